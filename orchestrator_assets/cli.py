@@ -1,0 +1,328 @@
+"""The `reassort` command: generate data, run partitions through Dagster, query, status, UI.
+
+Runs go through the Dagster instance in DAGSTER_HOME (the same one `reassort ui` shows), with
+the code location's multiprocess executor; the CLI prints one progress line per partition and
+the failing step's message when a run fails (exit status 1).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from pathlib import Path
+
+from orchestrator_assets import project_paths
+
+UI_HINT = (
+    "Open the Dagster UI:   uv run reassort ui      (then http://127.0.0.1:3000)\n"
+    'Query the results:     uv run reassort query "SELECT * FROM raw.stock_levels LIMIT 10"\n'
+    "Partitions and runs:   uv run reassort status"
+)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from error
+
+
+def _prepare_environment() -> None:
+    os.environ["DAGSTER_HOME"] = str(project_paths.dagster_home())
+
+
+# ---------------------------------------------------------------- generate
+def cmd_generate(args: argparse.Namespace) -> int:
+    from data_generation.field_service import generate
+
+    out = Path(args.out) if args.out else project_paths.data_dir()
+    summary = generate(
+        profile=args.profile,
+        start=args.start,
+        days=args.days,
+        out=out,
+        seed=args.seed,
+        bad_rows=args.bad_rows,
+        fmt=args.format,
+        progress=lambda line: print(line, flush=True),
+    )
+    print(summary)
+    return 0
+
+
+# ---------------------------------------------------------------- run
+def partition_dates(args: argparse.Namespace) -> list[date]:
+    if args.date:
+        return [args.date]
+    if not (args.date_from and args.date_to):
+        raise SystemExit("reassort run: give --date D, or --from D1 --to D2")
+    if args.date_to < args.date_from:
+        raise SystemExit(f"reassort run: --to {args.date_to} is before --from {args.date_from}")
+    days = (args.date_to - args.date_from).days + 1
+    return [args.date_from + timedelta(days=offset) for offset in range(days)]
+
+
+def run_partitions(
+    dates: Sequence[date],
+    overrides: dict[str, dict[str, object]],
+    log_level: str = "WARNING",
+    fail_fast: bool = False,
+) -> int:
+    """Materialise the daily job for each date, in order; returns the number of failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.jobs import DAILY_JOB_NAME, daily_job
+    from orchestrator_assets.run_parameters import run_config_for
+
+    _prepare_environment()
+    defs = build_definitions()
+    partitions = defs.resolve_job_def(DAILY_JOB_NAME).partitions_def
+    known = set(partitions.get_partition_keys())
+    missing = [d.isoformat() for d in dates if d.isoformat() not in known]
+    if missing:
+        keys = sorted(known)
+        span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
+        raise SystemExit(
+            f"reassort run: no daily partition for {', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}; partitions available: {span} "
+            f"(from the extract folders of {project_paths.data_dir()})"
+        )
+    run_config = run_config_for(overrides, defs.assets or [])
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    failures = 0
+    with dg.DagsterInstance.get() as instance:
+        job = dg.reconstructable(daily_job)
+        started_all = time.perf_counter()
+        for index, day in enumerate(dates, start=1):
+            started = time.perf_counter()
+            print(f"[{index}/{len(dates)}] {day}: running ...", flush=True)
+            result = dg.execute_job(
+                job,
+                instance=instance,
+                run_config=run_config,
+                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli"},
+            )
+            elapsed = time.perf_counter() - started
+            if result.success:
+                steps = len(result.get_step_success_events())
+                print(f"[{index}/{len(dates)}] {day}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
+            else:
+                failures += 1
+                print(f"[{index}/{len(dates)}] {day}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+                for event in result.get_step_failure_events():
+                    error = event.step_failure_data.error
+                    message = (
+                        event.step_failure_data.user_failure_data.description
+                        if event.step_failure_data.user_failure_data and event.step_failure_data.user_failure_data.description
+                        else (error.message.strip() if error else "unknown error")
+                    )
+                    print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
+                if fail_fast:
+                    break
+        print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
+    return failures
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from orchestrator_assets.run_parameters import ParameterError, parse_overrides
+
+    try:
+        overrides = parse_overrides(args.set or [])
+    except ParameterError as error:
+        print(f"reassort run: {error}", file=sys.stderr)
+        return 2
+    dates = partition_dates(args)
+    failures = run_partitions(dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast)
+    if not failures:
+        print_summary(dates)
+    return 1 if failures else 0
+
+
+def print_summary(dates: Sequence[date]) -> None:
+    """Row counts of the warehouse tables for the partitions just run."""
+    from orchestrator_assets.warehouse import WarehouseBusyError, connect
+
+    try:
+        with connect(project_paths.warehouse_path(), read_only=True, lock_timeout_s=30) as con:
+            tables = con.execute(
+                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+                "WHERE table_schema NOT IN ('main', 'information_schema') ORDER BY 1"
+            ).fetchall()
+            print(f"\nWarehouse {project_paths.warehouse_path()} — rows for {dates[0]}" + (f" .. {dates[-1]}" if len(dates) > 1 else ""))
+            for (table,) in tables:
+                schema, name = table.split(".")
+                count = con.execute(
+                    f'SELECT count(*) FROM "{schema}"."{name}" WHERE partition_date BETWEEN ? AND ?',
+                    [dates[0], dates[-1]],
+                ).fetchone()[0]
+                print(f"  {table:<40} {count:>12,}")
+    except (WarehouseBusyError, FileNotFoundError) as error:
+        print(f"(no summary: {error})")
+    print("\n" + UI_HINT)
+
+
+# ---------------------------------------------------------------- query
+def cmd_query(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from orchestrator_assets.warehouse import WarehouseBusyError, connect
+
+    try:
+        with connect(project_paths.warehouse_path(), read_only=True, lock_timeout_s=args.wait) as con:
+            frame = con.execute(args.sql).pl()
+    except WarehouseBusyError as error:
+        print(f"reassort query: warehouse busy, try again ({error})", file=sys.stderr)
+        return 3
+    except FileNotFoundError as error:
+        print(f"reassort query: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # duckdb's SQL errors: show them as they are
+        print(f"reassort query: {type(error).__name__}: {error}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        sys.stdout.write(frame.write_csv())
+    elif args.format == "json":
+        print(json.dumps(frame.to_dicts(), default=str, indent=1))
+    else:
+        with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=220, tbl_hide_dataframe_shape=False):
+            print(frame)
+    return 0
+
+
+# ---------------------------------------------------------------- status
+def _ranges(keys: Sequence[str]) -> str:
+    """['2026-01-01','2026-01-02','2026-01-05'] -> '2026-01-01..2026-01-02, 2026-01-05'."""
+    days = sorted(date.fromisoformat(key) for key in keys)
+    spans: list[tuple[date, date]] = []
+    for day in days:
+        if spans and day - spans[-1][1] == timedelta(days=1):
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in spans)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from orchestrator_assets.definitions import build_definitions
+
+    _prepare_environment()
+    defs = build_definitions()
+    with dg.DagsterInstance.get() as instance:
+        print(f"Dagster instance: {project_paths.dagster_home()}")
+        print(f"Data folder:      {project_paths.data_dir()}")
+        print(f"Warehouse:        {project_paths.warehouse_path()}\n")
+        print("Materialised partitions per asset:")
+        for assets_def in defs.assets or []:
+            for key in assets_def.keys:
+                done = instance.get_materialized_partitions(key)
+                shown = _ranges(list(done)) if done else "none"
+                print(f"  {key.to_user_string():<40} {len(done):>4}  {shown}")
+        runs = instance.get_runs(limit=args.runs)
+        if runs:
+            print(f"\nLast {len(runs)} runs:")
+            for run in runs:
+                record = instance.get_run_record_by_id(run.run_id)
+                when = record.create_timestamp.strftime("%Y-%m-%d %H:%M:%S") if record else ""
+                print(f"  {when}  {run.run_id[:8]}  {run.job_name:<20} {run.tags.get('dagster/partition', ''):<12} {run.status.value}")
+    return 0
+
+
+# ---------------------------------------------------------------- ui
+def cmd_ui(args: argparse.Namespace) -> int:
+    _prepare_environment()
+    workspace = project_paths.PROJECT_ROOT / "workspace.yaml"
+    command = ["dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} " + " ".join(command), flush=True)
+    return subprocess.call(command)
+
+
+# ---------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate a sample data set (unless one is there) and run its last days end to end."""
+    from orchestrator_assets.defs.ingest.source_files import available_extract_dates
+
+    data = project_paths.data_dir()
+    if not available_extract_dates(data) or args.regenerate:
+        generate_args = argparse.Namespace(
+            profile=args.profile, start=args.start, days=args.days, out=str(data), seed=args.seed, bad_rows=args.bad_rows, format="csv"
+        )
+        cmd_generate(generate_args)
+    dates = available_extract_dates(data)
+    chosen = dates[-args.run_days :]
+    print(f"\nRunning the daily pipeline for {chosen[0]} .. {chosen[-1]} ({len(chosen)} partitions)", flush=True)
+    failures = run_partitions(chosen, {})
+    if failures:
+        return 1
+    print_summary(chosen)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reassort",
+        description="Réassort: spare-parts replenishment analytics (STOCK, URGENCE, KNAPSACK) on Dagster + DuckDB.",
+        epilog="Environment: REASSORT_DATA_DIR (default ./data), REASSORT_WAREHOUSE, DAGSTER_HOME (default ./.dagster_home).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    generate = commands.add_parser("generate", help="write a synthetic ERP/planning data set")
+    generate.add_argument("--profile", default="tiny", choices=["tiny", "small", "large", "xl"])
+    generate.add_argument("--start", type=_date, required=True, help="first extract date YYYY-MM-DD")
+    generate.add_argument("--days", type=int, required=True, help="number of daily extracts")
+    generate.add_argument("--out", help="output folder (default: the data folder)")
+    generate.add_argument("--seed", type=int, default=42)
+    generate.add_argument("--bad-rows", type=float, default=0.0, help="share of deliberately bad extract rows")
+    generate.add_argument("--format", default="csv", choices=["csv", "parquet"], help="extract file format")
+    generate.set_defaults(handler=cmd_generate)
+
+    run = commands.add_parser("run", help="materialise the pipeline for a date or a date range")
+    run.add_argument("--date", type=_date)
+    run.add_argument("--from", dest="date_from", type=_date)
+    run.add_argument("--to", dest="date_to", type=_date)
+    run.add_argument("--set", action="append", metavar="GROUP.PARAM=VALUE", help="override a module parameter (repeatable)")
+    run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="Dagster console log level")
+    run.add_argument("--fail-fast", action="store_true", help="stop a range at the first failed partition")
+    run.set_defaults(handler=cmd_run)
+
+    query = commands.add_parser("query", help="run SQL against the warehouse (read-only)")
+    query.add_argument("sql")
+    query.add_argument("--format", default="table", choices=["table", "csv", "json"])
+    query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
+    query.add_argument("--wait", type=float, default=10.0, help="seconds to wait while a run holds the warehouse")
+    query.set_defaults(handler=cmd_query)
+
+    status = commands.add_parser("status", help="materialised partitions and last runs")
+    status.add_argument("--runs", type=int, default=10)
+    status.set_defaults(handler=cmd_status)
+
+    ui = commands.add_parser("ui", help="start the Dagster UI on this project's instance")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=cmd_ui)
+
+    demo = commands.add_parser("demo", help="generate sample data and run the pipeline on it, end to end")
+    demo.add_argument("--profile", default="small", choices=["tiny", "small", "large", "xl"])
+    demo.add_argument("--start", type=_date, default=date(2026, 10, 1))
+    demo.add_argument("--days", type=int, default=30)
+    demo.add_argument("--run-days", type=int, default=3, help="how many of the last days to run")
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--bad-rows", type=float, default=0.01)
+    demo.add_argument("--regenerate", action="store_true")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

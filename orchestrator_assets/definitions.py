@@ -1,0 +1,47 @@
+"""The Réassort code location: one Definitions object, built from the data folder.
+
+`build_definitions()` reads the environment when called (data folder, warehouse path), so
+tests can point it at a temporary folder; `defs` is what `dagster dev` / workspace.yaml load.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from orchestrator_assets import project_paths
+from orchestrator_assets.defs.ingest.assets import build_ingest_assets
+from orchestrator_assets.defs.ingest.resources import InputFiles
+from orchestrator_assets.jobs import DAILY_JOB_NAME
+from orchestrator_assets.partitions import daily_partitions
+from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
+
+
+def build_definitions(data_root: Path | None = None, warehouse_file: Path | None = None) -> dg.Definitions:
+    data_root = data_root or project_paths.data_dir()
+    warehouse_file = warehouse_file or (
+        project_paths.warehouse_path() if data_root == project_paths.data_dir() else data_root / "warehouse.duckdb"
+    )
+    daily = daily_partitions(data_root)
+    assets = [*build_ingest_assets(daily)]
+    warehouse = Warehouse(path=str(warehouse_file))
+    daily_job = dg.define_asset_job(
+        DAILY_JOB_NAME,
+        selection=dg.AssetSelection.assets(*assets),
+        partitions_def=daily,
+        description="The whole daily pipeline for one partition: ingestion, then the modules built on it.",
+    )
+    return dg.Definitions(
+        assets=assets,
+        jobs=[daily_job],
+        resources={
+            "warehouse": warehouse,
+            "warehouse_io_manager": PolarsWarehouseIOManager(warehouse=warehouse),
+            "input_files": InputFiles(root=str(data_root)),
+        },
+        executor=dg.multiprocess_executor.configured({"max_concurrent": 2}),
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,154 @@
+"""raw.* assets: one per input table of SPEC §2, loaded for one daily partition.
+
+Each asset reads its file as text, applies the rejection rules against the ids accepted by
+its reference tables for the same partition, writes the rejected rows to
+validation.rejected_rows (replacing that partition's rows for that table) and returns the
+accepted, typed rows, which the IO manager stores in raw.<stem>.
+"""
+
+
+import time
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from orchestrator_assets.defs.ingest.config import IngestConfig
+from orchestrator_assets.defs.ingest.rejection_rules import ValidationResult, validate_table
+from orchestrator_assets.defs.ingest.resources import InputFiles
+from orchestrator_assets.defs.ingest.source_files import SourceFileError, read_as_text, source_path
+from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, ID_COLUMNS, TableContract
+from orchestrator_assets.metadata_tables import markdown_table
+from orchestrator_assets.run_parameters import CONFIG_TAG
+from orchestrator_assets.warehouse import Warehouse
+
+REJECTED_TABLE = "validation.rejected_rows"
+
+DESCRIPTIONS = {
+    "articles": "Article master data: category, importance, min/max stock, lead time, lot size.",
+    "sites": "Depots and vans, with their total capacity (empty = default 120).",
+    "site_capacities": "Optional per-category capacity limits of a site.",
+    "technicians": "Technicians, the van they drive and their efficiency factor.",
+    "bom": "Parts used per intervention type (bill of materials).",
+    "stock_levels": "End-of-day stock on hand per (site, article).",
+    "movements": "The day's stock movements: consumptions, receipts, transfers, adjustments.",
+    "purchase_orders": "Open purchase orders as of the day, some overdue.",
+    "planned_interventions": "The intervention plan known on the day, for the days after it.",
+}
+
+
+def known_ids(warehouse: Warehouse, contract: TableContract, partition_date: date) -> dict[str, pl.Series]:
+    """Ids accepted by the reference tables this table refers to, for the same partition."""
+    ids: dict[str, pl.Series] = {}
+    for reference in contract.references:
+        table = reference.table
+        column = ID_COLUMNS[table]
+        frame = warehouse.read(
+            f"SELECT DISTINCT {column} FROM raw.{table} WHERE partition_date = ?", [partition_date]
+        ) if warehouse.table_exists(f"raw.{table}") else pl.DataFrame({column: []}, schema={column: pl.String})
+        ids[table] = frame[column]
+    return ids
+
+
+def rejected_rows_frame(result: ValidationResult, contract: TableContract, file: str) -> pl.DataFrame:
+    return result.rejected.select(
+        pl.lit(contract.stem).alias("source"),
+        "row",
+        "rule",
+        "detail",
+        pl.lit(file).alias("file"),
+        "raw",
+    )
+
+
+def failure_message(result: ValidationResult, file: str, limit: float) -> str:
+    counts = result.counts_by_rule()
+    top_rule = next(iter(counts))
+    example = result.rejected.filter(pl.col("rule") == top_rule).row(0, named=True)
+    return (
+        f"{file}: {len(result.rejected)} of {result.rows_read} rows rejected "
+        f"({result.rejected_share:.1%}), above the limit of {limit:.1%} "
+        f"(ingest.max_rejected_share). Rules: "
+        + ", ".join(f"{rule} ({count})" for rule, count in counts.items())
+        + f". Example of {top_rule}, row {example['row']}: {example['detail']} -- {example['raw']}"
+    )
+
+
+def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=["raw", contract.stem],
+        group_name="ingest",
+        partitions_def=partitions_def,
+        deps=[dg.AssetKey(["raw", table]) for table in contract.depends_on],
+        io_manager_key="warehouse_io_manager",
+        description=DESCRIPTIONS[contract.stem]
+        + f" Loaded from {'reference/' if contract.kind == 'reference' else 'extracts/YYYY-MM-DD/'}"
+        f"{contract.stem}; rows breaking a SPEC §2 rule go to {REJECTED_TABLE}.",
+        kinds={"polars", "duckdb"},
+        tags={"layer": "raw", "source": contract.kind, CONFIG_TAG: "ingest"},
+        owners=["team:data-engineering"],
+        metadata={"dagster/column_schema": column_schema(contract)},
+    )
+    def _ingest(
+        context: dg.AssetExecutionContext, config: IngestConfig, input_files: InputFiles, warehouse: Warehouse
+    ) -> dg.Output[pl.DataFrame]:
+        started = time.perf_counter()
+        partition_date = date.fromisoformat(context.partition_key)
+        try:
+            path = source_path(contract, input_files.path, partition_date)
+            raw = read_as_text(path)
+        except SourceFileError as error:
+            raise dg.Failure(description=str(error)) from error
+        file = str(path)
+        try:
+            result = validate_table(raw, contract, partition_date, known_ids(warehouse, contract, partition_date))
+        except ValueError as error:
+            raise dg.Failure(description=f"{file}: {error}") from error
+        warehouse.write_partition(
+            REJECTED_TABLE,
+            rejected_rows_frame(result, contract, file),
+            [partition_date],
+            context.run_id,
+            extra_where="source = ?",
+            extra_params=[contract.stem],
+            on_wait=context.log.info,
+        )
+        elapsed = time.perf_counter() - started
+        context.log.info(
+            f"{contract.stem} {partition_date}: {result.rows_read} rows read, {len(result.accepted)} accepted, "
+            f"{len(result.rejected)} rejected in {elapsed:.2f} s"
+        )
+        metadata = {
+            "source_file": dg.MetadataValue.path(file),
+            "rows_read": result.rows_read,
+            "dagster/row_count": len(result.accepted),
+            "rows_rejected": len(result.rejected),
+            "rejected_share": round(result.rejected_share, 6),
+            "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule()),
+            "seconds": round(elapsed, 3),
+        }
+        if len(result.rejected):
+            metadata["rejected_sample"] = dg.MetadataValue.md(
+                markdown_table(result.rejected.select("row", "rule", "detail").head(10))
+            )
+        if result.rejected_share > config.max_rejected_share:
+            raise dg.Failure(
+                description=failure_message(result, file, config.max_rejected_share),
+                metadata=metadata,
+            )
+        return dg.Output(result.accepted, metadata=metadata)
+
+    return _ingest
+
+
+def column_schema(contract: TableContract) -> dg.TableSchema:
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(column.name, column.type, constraints=dg.TableColumnConstraints(nullable=column.nullable))
+            for column in contract.columns
+        ]
+    )
+
+
+def build_ingest_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    return [build_ingest_asset(contract, partitions_def) for contract in ALL_TABLES]

@@ -1,0 +1,39 @@
+"""Where Réassort keeps its data, its warehouse and its Dagster instance.
+
+One place reads the environment so that the CLI, the code location and the tests agree:
+REASSORT_DATA_DIR (default ./data), REASSORT_WAREHOUSE (default <data>/warehouse.duckdb)
+and DAGSTER_HOME (default ./.dagster_home, git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """The data folder: reference/, extracts/YYYY-MM-DD/ and reports/ live under it."""
+    return Path(os.environ.get("REASSORT_DATA_DIR", PROJECT_ROOT / "data")).resolve()
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file every asset writes to and every query reads."""
+    explicit = os.environ.get("REASSORT_WAREHOUSE")
+    return Path(explicit).resolve() if explicit else data_dir() / "warehouse.duckdb"
+
+
+def dagster_home() -> Path:
+    """Dagster's instance folder (run history, event logs); created on first use."""
+    home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")).resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    return home
+
+
+def reference_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "reference"
+
+
+def extracts_dir(root: Path | None = None) -> Path:
+    return (root or data_dir()) / "extracts"

@@ -1,0 +1,83 @@
+"""`--set group.param=value`: module parameters of a run, validated before anything runs.
+
+Each module declares one Config class (IngestConfig, StockConfig, ...) registered here under
+its group name; its assets carry the tag `reassort/config=<group>`, and an override is given
+to every such asset of the job. Values are parsed as JSON when they can be (numbers, true,
+false) and validated by the Config class itself (types, bounds), so a bad value is refused
+with pydantic's explanation and the list of valid names.
+"""
+
+import json
+from collections.abc import Iterable, Mapping
+
+import dagster as dg
+import pydantic
+
+from orchestrator_assets.defs.ingest.config import IngestConfig
+
+CONFIG_TAG = "reassort/config"
+
+PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
+    "ingest": IngestConfig,
+}
+
+
+def register_group(name: str, config_class: type[dg.Config]) -> None:
+    PARAMETER_GROUPS[name] = config_class
+
+
+class ParameterError(ValueError):
+    """An override names an unknown parameter or carries a value its Config refuses."""
+
+
+def valid_names() -> list[str]:
+    return sorted(
+        f"{group}.{field}" for group, config in PARAMETER_GROUPS.items() for field in config.model_fields
+    )
+
+
+def _describe_valid() -> str:
+    lines = []
+    for group, config in sorted(PARAMETER_GROUPS.items()):
+        for field, info in config.model_fields.items():
+            lines.append(f"  {group}.{field} (default {info.default!r})")
+    return "valid parameters:\n" + "\n".join(lines)
+
+
+def parse_overrides(assignments: Iterable[str]) -> dict[str, dict[str, object]]:
+    """['stock.horizon_days=14'] -> {'stock': {'horizon_days': 14}}, validated."""
+    grouped: dict[str, dict[str, object]] = {}
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        group, dot, field = name.strip().partition(".")
+        if not sep or not dot:
+            raise ParameterError(f"--set {assignment!r}: expected group.param=value\n{_describe_valid()}")
+        config = PARAMETER_GROUPS.get(group)
+        if config is None or field not in config.model_fields:
+            raise ParameterError(f"--set {assignment!r}: unknown parameter {name!r}\n{_describe_valid()}")
+        try:
+            value: object = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        grouped.setdefault(group, {})[field] = value
+    for group, values in grouped.items():
+        try:
+            PARAMETER_GROUPS[group](**values)
+        except pydantic.ValidationError as error:
+            details = "; ".join(
+                f"{group}.{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()
+            )
+            raise ParameterError(f"invalid value: {details}") from error
+    return grouped
+
+
+def run_config_for(
+    overrides: Mapping[str, Mapping[str, object]], assets: Iterable[dg.AssetsDefinition]
+) -> dict[str, object]:
+    """Dagster run config giving each group's overrides to every asset op of that group."""
+    ops: dict[str, object] = {}
+    for assets_def in assets:
+        group = (assets_def.tags_by_key.get(assets_def.key) or {}).get(CONFIG_TAG)
+        if group in overrides:
+            ops[assets_def.op.name] = {"config": dict(overrides[group])}
+    return {"ops": ops} if ops else {}

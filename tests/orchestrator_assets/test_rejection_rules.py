@@ -1,0 +1,191 @@
+"""Every rejection rule of SPEC §2, one test each, on tables built in the test."""
+
+from datetime import date
+
+import polars as pl
+import pytest
+
+from orchestrator_assets.defs.ingest.rejection_rules import validate_table
+from orchestrator_assets.defs.ingest.table_contracts import (
+    ARTICLES,
+    MOVEMENTS,
+    PLANNED_INTERVENTIONS,
+    PURCHASE_ORDERS,
+    SITES,
+    STOCK_LEVELS,
+    TECHNICIANS,
+)
+
+D = date(2026, 3, 2)
+KNOWN = {
+    "sites": pl.Series(["S1", "S2"]),
+    "articles": pl.Series(["A1", "A2"]),
+    "technicians": pl.Series(["T1"]),
+}
+
+
+def stock(rows: list[tuple[str | None, str | None, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(rows, schema=["site_id", "article_id", "quantity_on_hand"], orient="row")
+
+
+def movement(**changes: str | None) -> dict[str, str | None]:
+    row = {"date": D.isoformat(), "site_id": "S1", "article_id": "A1", "technician_id": "T1", "movement_type": "CONSUMPTION", "quantity": "2"}
+    row.update(changes)
+    return row
+
+
+def rules_of(result) -> list[str]:
+    return result.rejected.sort("row")["rule"].to_list()
+
+
+def test_valid_rows_are_accepted_and_typed():
+    result = validate_table(stock([("S1", "A1", "3"), ("S2", "A2", "0")]), STOCK_LEVELS, D, KNOWN)
+    assert result.rejected.is_empty()
+    assert result.accepted.schema["quantity_on_hand"] == pl.Int64
+    assert result.accepted["quantity_on_hand"].to_list() == [3, 0]
+
+
+def test_unparsable_number_is_rejected_as_bad_type():
+    result = validate_table(stock([("S1", "A1", "abc"), ("S1", "A2", "1.5")]), STOCK_LEVELS, D, KNOWN)
+    assert rules_of(result) == ["bad_type", "bad_type"]
+    assert "quantity_on_hand='abc'" in result.rejected["detail"][0]
+
+
+def test_whole_float_is_accepted_as_integer():
+    result = validate_table(stock([("S1", "A1", "4.0")]), STOCK_LEVELS, D, KNOWN)
+    assert result.accepted["quantity_on_hand"].to_list() == [4]
+
+
+def test_negative_quantity_is_rejected_as_out_of_range():
+    result = validate_table(stock([("S1", "A1", "-1")]), STOCK_LEVELS, D, KNOWN)
+    assert rules_of(result) == ["out_of_range"]
+
+
+def test_empty_required_value_is_rejected_as_missing():
+    result = validate_table(stock([("S1", None, "1")]), STOCK_LEVELS, D, KNOWN)
+    assert rules_of(result) == ["missing_value"]
+
+
+def test_unknown_article_and_site_are_rejected():
+    result = validate_table(stock([("S1", "A9", "1"), ("S9", "A1", "1")]), STOCK_LEVELS, D, KNOWN)
+    assert rules_of(result) == ["unknown_article", "unknown_site"]
+
+
+def test_every_row_of_a_duplicated_key_is_rejected():
+    result = validate_table(stock([("S1", "A1", "1"), ("S1", "A1", "2"), ("S1", "A2", "1")]), STOCK_LEVELS, D, KNOWN)
+    assert rules_of(result) == ["duplicate_key", "duplicate_key"]
+    assert result.accepted.height == 1
+
+
+def test_unknown_technician_is_rejected_but_an_empty_one_is_allowed():
+    frame = pl.DataFrame([movement(technician_id="T9"), movement(technician_id=None)])
+    result = validate_table(frame, MOVEMENTS, D, KNOWN)
+    assert rules_of(result) == ["unknown_technician"]
+    assert result.accepted.height == 1
+
+
+def test_movement_of_another_day_is_rejected_as_wrong_date():
+    frame = pl.DataFrame([movement(date="2026-03-01")])
+    assert rules_of(validate_table(frame, MOVEMENTS, D, KNOWN)) == ["wrong_date"]
+
+
+def test_movement_type_outside_the_list_is_rejected():
+    frame = pl.DataFrame([movement(movement_type="THEFT")])
+    assert rules_of(validate_table(frame, MOVEMENTS, D, KNOWN)) == ["not_in_domain"]
+
+
+def test_zero_movement_quantity_is_out_of_range():
+    frame = pl.DataFrame([movement(quantity="0")])
+    assert rules_of(validate_table(frame, MOVEMENTS, D, KNOWN)) == ["out_of_range"]
+
+
+def test_bad_date_is_a_bad_type():
+    frame = pl.DataFrame([movement(date="02/03/2026")])
+    assert rules_of(validate_table(frame, MOVEMENTS, D, KNOWN)) == ["bad_type"]
+
+
+def test_plan_for_the_partition_day_itself_is_rejected():
+    frame = pl.DataFrame(
+        {"date": [D.isoformat(), "2026-03-03"], "technician_id": ["T1", "T1"], "intervention_type": ["R", "R"], "count": ["1", "0"]}
+    )
+    result = validate_table(frame, PLANNED_INTERVENTIONS, D, KNOWN)
+    assert rules_of(result) == ["wrong_date"]
+    assert result.accepted["count"].to_list() == [0]
+
+
+def test_overdue_purchase_order_is_valid_and_duplicate_order_id_is_not():
+    frame = pl.DataFrame(
+        {
+            "order_id": ["P1", "P2", "P2"],
+            "site_id": ["S1", "S1", "S2"],
+            "article_id": ["A1", "A1", "A2"],
+            "expected_date": ["2026-02-01", "2026-03-05", "2026-03-06"],
+            "quantity_open": ["5", "1", "2"],
+        }
+    )
+    result = validate_table(frame, PURCHASE_ORDERS, D, KNOWN)
+    assert result.accepted["order_id"].to_list() == ["P1"]
+    assert rules_of(result) == ["duplicate_key", "duplicate_key"]
+
+
+def article(**changes: str | None) -> dict[str, str | None]:
+    row = {
+        "article_id": "A1", "designation": "x", "category": "FIBRE", "importance": "CRITIQUE", "unit_cost": "1.5",
+        "unit_volume": "0.2", "stock_min": "2", "stock_max": "5", "lead_time_days": "3", "lot_size": "1", "active": "true",
+    }
+    row.update(changes)
+    return row
+
+
+@pytest.mark.parametrize(
+    ("changes", "rule"),
+    [
+        ({"importance": "VITAL"}, "not_in_domain"),
+        ({"unit_cost": "-0.01"}, "out_of_range"),
+        ({"unit_volume": "0"}, "out_of_range"),
+        ({"stock_min": "-1"}, "out_of_range"),
+        ({"stock_max": "1"}, "out_of_range"),
+        ({"lead_time_days": "-2"}, "out_of_range"),
+        ({"lot_size": "0"}, "out_of_range"),
+        ({"active": "peut-etre"}, "bad_type"),
+        ({"category": None}, "missing_value"),
+    ],
+)
+def test_article_rules(changes, rule):
+    frame = pl.DataFrame([article(), article(article_id="A2", **changes)])
+    result = validate_table(frame, ARTICLES, D)
+    assert rules_of(result) == [rule]
+    assert result.accepted["article_id"].to_list() == ["A1"]
+
+
+def test_empty_capacity_means_default_and_zero_capacity_is_rejected():
+    frame = pl.DataFrame({"site_id": ["S1", "S2"], "site_type": ["VAN", "DEPOT"], "capacity_total": [None, "0"]})
+    result = validate_table(frame, SITES, D)
+    assert result.accepted["site_id"].to_list() == ["S1"]
+    assert result.accepted["capacity_total"].to_list() == [None]
+    assert rules_of(result) == ["out_of_range"]
+
+
+def test_technician_efficiency_must_be_positive():
+    frame = pl.DataFrame({"technician_id": ["T1"], "site_id": ["S1"], "efficiency_factor": ["0"], "active": ["false"]})
+    assert rules_of(validate_table(frame, TECHNICIANS, D, KNOWN)) == ["out_of_range"]
+
+
+def test_first_rule_wins_and_detail_lists_every_failure():
+    frame = pl.DataFrame([movement(quantity="-3", movement_type="X", article_id="A9")])
+    result = validate_table(frame, MOVEMENTS, D, KNOWN)
+    assert rules_of(result) == ["out_of_range"]
+    detail = result.rejected["detail"][0]
+    assert "quantity='-3'" in detail and "movement_type='X'" in detail and "article_id='A9'" in detail
+
+
+def test_missing_column_is_refused_with_its_name():
+    with pytest.raises(ValueError, match="quantity_on_hand"):
+        validate_table(pl.DataFrame({"site_id": ["S1"], "article_id": ["A1"]}), STOCK_LEVELS, D, KNOWN)
+
+
+def test_rejected_row_keeps_row_number_and_raw_values():
+    result = validate_table(stock([("S1", "A1", "1"), ("S1", "A2", "x")]), STOCK_LEVELS, D, KNOWN)
+    row = result.rejected.row(0, named=True)
+    assert row["row"] == 2
+    assert '"quantity_on_hand":"x"' in row["raw"]
