@@ -73,7 +73,7 @@ def connect(
             message = f"warehouse locked by another process, retry {attempt} in {delay:.2f} s"
             (on_wait or log.info)(message)
             time.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, 5.0)
+            delay = min(delay * 2, 1.0)
     try:
         yield con
     finally:

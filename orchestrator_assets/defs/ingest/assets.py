@@ -9,6 +9,7 @@ accepted, typed rows, which the IO manager stores in raw.<stem>.
 
 import time
 from datetime import date
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -74,6 +75,21 @@ def failure_message(result: ValidationResult, file: str, limit: float) -> str:
     )
 
 
+def load_validated(
+    contract: TableContract, data_root: Path, partition_date: date, ids: dict[str, pl.Series]
+) -> tuple[ValidationResult, str]:
+    """Read one input file of one partition and apply the rejection rules (raises dg.Failure)."""
+    try:
+        path = source_path(contract, data_root, partition_date)
+        raw = read_as_text(path)
+    except SourceFileError as error:
+        raise dg.Failure(description=str(error)) from error
+    try:
+        return validate_table(raw, contract, partition_date, ids), str(path)
+    except ValueError as error:
+        raise dg.Failure(description=f"{path}: {error}") from error
+
+
 def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", contract.stem],
@@ -88,55 +104,65 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
         tags={"layer": "raw", "source": contract.kind, CONFIG_TAG: "ingest"},
         owners=["team:data-engineering"],
         metadata={"dagster/column_schema": column_schema(contract)},
+        # A date range (backfill, or the history window of a first run) loads in one run.
+        backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, input_files: InputFiles, warehouse: Warehouse
     ) -> dg.Output[pl.DataFrame]:
         started = time.perf_counter()
-        partition_date = date.fromisoformat(context.partition_key)
-        try:
-            path = source_path(contract, input_files.path, partition_date)
-            raw = read_as_text(path)
-        except SourceFileError as error:
-            raise dg.Failure(description=str(error)) from error
-        file = str(path)
-        try:
-            result = validate_table(raw, contract, partition_date, known_ids(warehouse, contract, partition_date))
-        except ValueError as error:
-            raise dg.Failure(description=f"{file}: {error}") from error
-        warehouse.write_partition(
-            REJECTED_TABLE,
-            rejected_rows_frame(result, contract, file),
-            [partition_date],
-            context.run_id,
-            extra_where="source = ?",
-            extra_params=[contract.stem],
-            on_wait=context.log.info,
-        )
-        elapsed = time.perf_counter() - started
-        context.log.info(
-            f"{contract.stem} {partition_date}: {result.rows_read} rows read, {len(result.accepted)} accepted, "
-            f"{len(result.rejected)} rejected in {elapsed:.2f} s"
-        )
+        days = [date.fromisoformat(key) for key in context.partition_keys]
+        accepted: list[pl.DataFrame] = []
+        totals = {"rows_read": 0, "rows_rejected": 0}
+        by_rule: dict[str, int] = {}
+        samples: list[pl.DataFrame] = []
+        for index, partition_date in enumerate(days, start=1):
+            result, file = load_validated(
+                contract, input_files.path, partition_date, known_ids(warehouse, contract, partition_date)
+            )
+            warehouse.write_partition(
+                REJECTED_TABLE,
+                rejected_rows_frame(result, contract, file),
+                [partition_date],
+                context.run_id,
+                extra_where="source = ?",
+                extra_params=[contract.stem],
+                on_wait=context.log.info,
+            )
+            context.log.info(
+                f"{contract.stem} {partition_date} ({index}/{len(days)}): {result.rows_read} rows read, "
+                f"{len(result.accepted)} accepted, {len(result.rejected)} rejected, "
+                f"{time.perf_counter() - started:.2f} s elapsed"
+            )
+            if result.rejected_share > config.max_rejected_share:
+                raise dg.Failure(
+                    description=failure_message(result, file, config.max_rejected_share),
+                    metadata={"partition": str(partition_date), "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule())},
+                )
+            totals["rows_read"] += result.rows_read
+            totals["rows_rejected"] += len(result.rejected)
+            for rule, count in result.counts_by_rule().items():
+                by_rule[rule] = by_rule.get(rule, 0) + count
+            if len(result.rejected):
+                samples.append(result.rejected.select(pl.lit(str(partition_date)).alias("partition"), "row", "rule", "detail").head(10))
+            frame = result.accepted
+            if len(days) > 1:
+                frame = frame.with_columns(pl.lit(partition_date).alias("partition_date"))
+            accepted.append(frame)
+        output = pl.concat(accepted) if len(accepted) > 1 else accepted[0]
         metadata = {
-            "source_file": dg.MetadataValue.path(file),
-            "rows_read": result.rows_read,
-            "dagster/row_count": len(result.accepted),
-            "rows_rejected": len(result.rejected),
-            "rejected_share": round(result.rejected_share, 6),
-            "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule()),
-            "seconds": round(elapsed, 3),
+            "source": dg.MetadataValue.path(file if len(days) == 1 else str(input_files.path)),
+            "partitions": len(days),
+            "rows_read": totals["rows_read"],
+            "dagster/row_count": len(output),
+            "rows_rejected": totals["rows_rejected"],
+            "rejected_share": round(totals["rows_rejected"] / totals["rows_read"], 6) if totals["rows_read"] else 0.0,
+            "rejected_by_rule": dg.MetadataValue.json(by_rule),
+            "seconds": round(time.perf_counter() - started, 3),
         }
-        if len(result.rejected):
-            metadata["rejected_sample"] = dg.MetadataValue.md(
-                markdown_table(result.rejected.select("row", "rule", "detail").head(10))
-            )
-        if result.rejected_share > config.max_rejected_share:
-            raise dg.Failure(
-                description=failure_message(result, file, config.max_rejected_share),
-                metadata=metadata,
-            )
-        return dg.Output(result.accepted, metadata=metadata)
+        if samples:
+            metadata["rejected_sample"] = dg.MetadataValue.md(markdown_table(pl.concat(samples).head(10)))
+        return dg.Output(output, metadata=metadata)
 
     return _ingest
 
