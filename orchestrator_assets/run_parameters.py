@@ -14,16 +14,14 @@ import dagster as dg
 import pydantic
 
 from orchestrator_assets.defs.ingest.config import IngestConfig
+from orchestrator_assets.defs.stock.config import StockConfig
 
 CONFIG_TAG = "reassort/config"
 
 PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,
+    "stock": StockConfig,
 }
-
-
-def register_group(name: str, config_class: type[dg.Config]) -> None:
-    PARAMETER_GROUPS[name] = config_class
 
 
 class ParameterError(ValueError):

@@ -1,0 +1,99 @@
+"""The consumption history window D-N+1..D, read from the ingested raw.movements partitions.
+
+A window day counts as zero consumption only when it has no extract folder (SPEC §3). A
+day whose folder exists but whose raw.movements partition is not loaded yet (a first run
+on a fresh warehouse, or a partition launched alone from the UI) is read from its file and
+validated with the same rules as the ingestion, so the answer never depends on what
+happened to be loaded; `reassort run` loads those partitions into the warehouse first, so
+this fallback is then empty.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from orchestrator_assets.defs.ingest.assets import known_ids, load_validated
+from orchestrator_assets.defs.ingest.source_files import available_extract_dates
+from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
+from orchestrator_assets.warehouse import Warehouse
+
+MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
+WINDOW_COLUMNS = ["date", "site_id", "article_id", "movement_type", "quantity"]
+
+
+@dataclass(frozen=True)
+class HistoryWindow:
+    movements: pl.DataFrame
+    first_day: date
+    days_loaded: int
+    days_read_from_files: list[date]
+    days_without_extract: int
+
+
+def window_days(partition_date: date, history_days: int) -> list[date]:
+    return [partition_date - timedelta(days=offset) for offset in range(history_days - 1, -1, -1)]
+
+
+def loaded_movement_days(instance: dg.DagsterInstance, warehouse: Warehouse, first: date, last: date) -> set[date]:
+    """Days whose raw.movements partition is in the warehouse (per Dagster or per the table)."""
+    recorded = {date.fromisoformat(key) for key in instance.get_materialized_partitions(MOVEMENTS_KEY)}
+    present: set[date] = set()
+    if warehouse.table_exists("raw.movements"):
+        present = set(
+            warehouse.read(
+                "SELECT DISTINCT partition_date FROM raw.movements WHERE partition_date BETWEEN ? AND ?", [first, last]
+            )["partition_date"].to_list()
+        )
+    return {day for day in recorded if first <= day <= last} | present
+
+
+def unloaded_days_with_extracts(
+    instance: dg.DagsterInstance, warehouse: Warehouse, data_root: Path, partition_date: date, history_days: int
+) -> list[date]:
+    days = window_days(partition_date, history_days)
+    available = set(available_extract_dates(data_root)) & set(days)
+    return sorted(available - loaded_movement_days(instance, warehouse, days[0], days[-1]))
+
+
+def read_history_window(
+    instance: dg.DagsterInstance,
+    warehouse: Warehouse,
+    data_root: Path,
+    partition_date: date,
+    history_days: int,
+    log: "dg.DagsterLogManager | None" = None,
+) -> HistoryWindow:
+    """CONSUMPTION movements of the window (only what the forecast needs: the window and the type)."""
+    days = window_days(partition_date, history_days)
+    first = days[0]
+    frame = pl.DataFrame(schema={"date": pl.Date, "site_id": pl.String, "article_id": pl.String, "movement_type": pl.String, "quantity": pl.Float64})
+    if warehouse.table_exists("raw.movements"):
+        frame = warehouse.read(
+            f"SELECT {', '.join(WINDOW_COLUMNS)} FROM raw.movements "
+            "WHERE partition_date BETWEEN ? AND ? AND movement_type = 'CONSUMPTION'",
+            [first, partition_date],
+        )
+    missing = unloaded_days_with_extracts(instance, warehouse, data_root, partition_date, history_days)
+    extra = []
+    if missing:
+        ids = known_ids(warehouse, MOVEMENTS, partition_date)
+        for day in missing:
+            result, _ = load_validated(MOVEMENTS, data_root, day, ids)
+            extra.append(result.accepted.filter(pl.col("movement_type") == "CONSUMPTION").select(WINDOW_COLUMNS))
+        if log:
+            log.warning(
+                f"{len(missing)} day(s) of the history window have extracts but no raw.movements partition yet "
+                f"({missing[0]} .. {missing[-1]}); read from their files. Backfill raw/movements to store them."
+            )
+    movements = pl.concat([frame, *extra]) if extra else frame
+    with_extract = set(available_extract_dates(data_root)) & set(days)
+    return HistoryWindow(
+        movements=movements,
+        first_day=first,
+        days_loaded=len(with_extract) - len(missing),
+        days_read_from_files=missing,
+        days_without_extract=len(days) - len(with_extract),
+    )
