@@ -76,6 +76,7 @@ def run_partitions(
     import dagster as dg
 
     from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.defs.stock.config import StockConfig
     from orchestrator_assets.jobs import DAILY_JOB_NAME, daily_job
     from orchestrator_assets.run_parameters import run_config_for
 
@@ -97,6 +98,9 @@ def run_partitions(
     failures = 0
     with dg.DagsterInstance.get() as instance:
         job = dg.reconstructable(daily_job)
+        history_days = int(overrides.get("stock", {}).get("history_days", StockConfig().history_days))
+        if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
+            return 1
         started_all = time.perf_counter()
         for index, day in enumerate(dates, start=1):
             started = time.perf_counter()
@@ -114,18 +118,72 @@ def run_partitions(
             else:
                 failures += 1
                 print(f"[{index}/{len(dates)}] {day}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
-                for event in result.get_step_failure_events():
-                    error = event.step_failure_data.error
-                    message = (
-                        event.step_failure_data.user_failure_data.description
-                        if event.step_failure_data.user_failure_data and event.step_failure_data.user_failure_data.description
-                        else (error.message.strip() if error else "unknown error")
-                    )
-                    print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
+                print_step_failures(result)
                 if fail_fast:
                     break
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
     return failures
+
+
+def contiguous_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
+    spans: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if spans and day - spans[-1][1] == timedelta(days=1):
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return spans
+
+
+def preload_history_window(instance, job, first_day: date, history_days: int, run_config: dict) -> int:
+    """Load the raw.movements partitions of the first day's history window that have an
+    extract folder but are not in the warehouse yet, so that a first `run --date D` gives the
+    same forecast as a full backfill (SPEC §3: only days without an extract count as zero).
+    One single-run backfill per contiguous range of days; returns the number of failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, unloaded_days_with_extracts
+    from orchestrator_assets.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()))
+    window_end = first_day - timedelta(days=1)
+    missing = unloaded_days_with_extracts(
+        instance, warehouse, project_paths.data_dir(), window_end, max(history_days - 1, 1)
+    ) if history_days > 1 else []
+    if not missing:
+        return 0
+    selection = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians")] + [MOVEMENTS_KEY]
+    failures = 0
+    for start, end in contiguous_ranges(missing):
+        started = time.perf_counter()
+        print(f"history window: loading raw.movements {start} .. {end} ({(end - start).days + 1} days) ...", flush=True)
+        result = dg.execute_job(
+            job,
+            instance=instance,
+            run_config=run_config,
+            asset_selection=selection,
+            tags={
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": end.isoformat(),
+                "reassort/launched_by": "cli-history-window",
+            },
+        )
+        status = "ok" if result.success else "FAILED"
+        print(f"history window: {start} .. {end} {status} in {time.perf_counter() - started:.1f} s (run {result.run_id})", flush=True)
+        if not result.success:
+            failures += 1
+            print_step_failures(result)
+    return failures
+
+
+def print_step_failures(result) -> None:
+    for event in result.get_step_failure_events():
+        data = event.step_failure_data
+        if data.user_failure_data and data.user_failure_data.description:
+            message = data.user_failure_data.description
+        else:
+            message = data.error.message.strip() if data.error else "unknown error"
+        print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -197,13 +255,7 @@ def cmd_query(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- status
 def _ranges(keys: Sequence[str]) -> str:
     """['2026-01-01','2026-01-02','2026-01-05'] -> '2026-01-01..2026-01-02, 2026-01-05'."""
-    days = sorted(date.fromisoformat(key) for key in keys)
-    spans: list[tuple[date, date]] = []
-    for day in days:
-        if spans and day - spans[-1][1] == timedelta(days=1):
-            spans[-1] = (spans[-1][0], day)
-        else:
-            spans.append((day, day))
+    spans = contiguous_ranges([date.fromisoformat(key) for key in keys])
     return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in spans)
 
 
