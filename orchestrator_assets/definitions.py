@@ -14,6 +14,7 @@ from orchestrator_assets import project_paths
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.assets import build_stock_assets
+from orchestrator_assets.defs.urgence.assets import build_urgence_assets
 from orchestrator_assets.jobs import DAILY_JOB_NAME
 from orchestrator_assets.partitions import daily_partitions
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
@@ -25,7 +26,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         project_paths.warehouse_path() if data_root == project_paths.data_dir() else data_root / "warehouse.duckdb"
     )
     daily = daily_partitions(data_root)
-    assets = [*build_ingest_assets(daily), *build_stock_assets(daily)]
+    assets = [*build_ingest_assets(daily), *build_stock_assets(daily), *build_urgence_assets(daily)]
     warehouse = Warehouse(path=str(warehouse_file))
     daily_job = dg.define_asset_job(
         DAILY_JOB_NAME,

@@ -15,13 +15,19 @@ import pydantic
 
 from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.stock.config import StockConfig
+from orchestrator_assets.defs.urgence.config import UrgenceConfig
 
 CONFIG_TAG = "reassort/config"
 
 PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,
     "stock": StockConfig,
+    "urgence": UrgenceConfig,
 }
+
+# Parameters one module takes from another unless set explicitly: the ABC window is the
+# forecast's history window (SPEC §4 "over the history window").
+FOLLOWS = {("urgence", "history_days"): ("stock", "history_days")}
 
 
 class ParameterError(ValueError):
@@ -58,6 +64,9 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, dict[str, object]]:
         except json.JSONDecodeError:
             value = text
         grouped.setdefault(group, {})[field] = value
+    for (group, field), (source_group, source_field) in FOLLOWS.items():
+        if source_field in grouped.get(source_group, {}) and field not in grouped.get(group, {}):
+            grouped.setdefault(group, {})[field] = grouped[source_group][source_field]
     for group, values in grouped.items():
         try:
             PARAMETER_GROUPS[group](**values)

@@ -29,7 +29,7 @@ URGENCY_CLASSES: tuple[str, ...] = tuple(
     f"{level}_{abc}" for level in LEVELS for abc in ABC_CLASSES
 )
 
-#: Least U of each level (SPEC §4 "level"): literals of the SPEC, not parameters.
+#: Least U of each level (SPEC §4 "level"): the SPEC's values, the defaults of the parameters below.
 CRITIQUE_THRESHOLD = 0.8
 URGENT_THRESHOLD = 0.5
 SURVEILLANCE_THRESHOLD = 0.2
@@ -106,7 +106,20 @@ def u_total_expr(w_t: float = DEFAULT_W_T, w_q: float = DEFAULT_W_Q) -> pl.Expr:
     return (w_t * pl.col("u_temporal") + w_q * pl.col("u_quantitative")).alias("u_total")
 
 
-def urgency_level_expr() -> pl.Expr:
+def _check_thresholds(critique: float, urgent: float, surveillance: float) -> None:
+    """Levels must nest: a pair at CRITIQUE's threshold is also above URGENT's."""
+    if not (0.0 <= surveillance <= urgent <= critique):
+        raise ValueError(
+            "thresholds must satisfy 0 <= surveillance <= urgent <= critique, got "
+            f"surveillance={surveillance!r}, urgent={urgent!r}, critique={critique!r}"
+        )
+
+
+def urgency_level_expr(
+    critique_threshold: float = CRITIQUE_THRESHOLD,
+    urgent_threshold: float = URGENT_THRESHOLD,
+    surveillance_threshold: float = SURVEILLANCE_THRESHOLD,
+) -> pl.Expr:
     """Level (SPEC §4), from `u_total`, `days_to_stockout`, `lead_time_days`, `importance`.
 
     CRITIQUE if U >= 0.8 or the stock runs out within the lead time (days_to_stockout
@@ -120,6 +133,7 @@ def urgency_level_expr() -> pl.Expr:
     so that broken input fails the class check (SPEC §6) instead of passing as NORMAL;
     a null importance does not escalate.
     """
+    _check_thresholds(critique_threshold, urgent_threshold, surveillance_threshold)
     u_total = pl.col("u_total")
     days_to_stockout = pl.col("days_to_stockout")
     stockout_in_lead_time = days_to_stockout.is_not_null() & (
@@ -129,11 +143,11 @@ def urgency_level_expr() -> pl.Expr:
     by_score = (
         pl.when(u_total.is_null())
         .then(pl.lit(None, dtype=pl.UInt8))
-        .when((u_total >= CRITIQUE_THRESHOLD) | stockout_in_lead_time)
+        .when((u_total >= critique_threshold) | stockout_in_lead_time)
         .then(critique)
-        .when(u_total >= URGENT_THRESHOLD)
+        .when(u_total >= urgent_threshold)
         .then(urgent)
-        .when(u_total >= SURVEILLANCE_THRESHOLD)
+        .when(u_total >= surveillance_threshold)
         .then(surveillance)
         .otherwise(normal)
         .cast(pl.UInt8)
@@ -225,7 +239,10 @@ def _with_level_inputs(
 
 
 def urgency_level(
-    total: pl.DataFrame, projection: pl.DataFrame, articles: pl.DataFrame
+    total: pl.DataFrame,
+    projection: pl.DataFrame,
+    articles: pl.DataFrame,
+    thresholds: tuple[float, float, float] = (CRITIQUE_THRESHOLD, URGENT_THRESHOLD, SURVEILLANCE_THRESHOLD),
 ) -> pl.DataFrame:
     """Urgency level per pair (SPEC §4 "level"), see `urgency_level_expr`.
 
@@ -234,7 +251,7 @@ def urgency_level(
     level] in the order of `total`.
     """
     return _with_level_inputs(total, projection, articles).select(
-        *PAIR_KEY, "u_total", urgency_level_expr()
+        *PAIR_KEY, "u_total", urgency_level_expr(*thresholds)
     )
 
 
@@ -243,6 +260,7 @@ def classify_urgency(
     projection: pl.DataFrame,
     articles: pl.DataFrame,
     abc: pl.DataFrame,
+    thresholds: tuple[float, float, float] = (CRITIQUE_THRESHOLD, URGENT_THRESHOLD, SURVEILLANCE_THRESHOLD),
 ) -> pl.DataFrame:
     """Level, ABC class and their label per pair (SPEC §4, table urgence.urgency_classification).
 
@@ -251,7 +269,7 @@ def classify_urgency(
     carry no valid label among the 12 of `URGENCY_CLASSES`. Returns [site_id, article_id,
     u_total, level, abc, class] in the order of `total`.
     """
-    levels = urgency_level(total, projection, articles)
+    levels = urgency_level(total, projection, articles, thresholds)
     classified = levels.join(
         abc.select("article_id", "abc"),
         on="article_id",

@@ -15,8 +15,8 @@ import polars as pl
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, read_history_window
+from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.run_parameters import CONFIG_TAG
 from orchestrator_assets.warehouse import Warehouse
 from solvers.forecasting import forecast_rates
 from solvers.planned_demand import planned_demand
@@ -25,28 +25,14 @@ from solvers.receipts import receipts
 
 GROUP = "stock"
 DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
-COMMON = {
-    "group_name": GROUP,
-    "io_manager_key": "warehouse_io_manager",
-    "kinds": {"polars", "duckdb", "numba"},
-    "owners": ["team:supply-chain"],
-    "tags": {CONFIG_TAG: GROUP, "module": "STOCK"},
-}
-
-
-def raw(stem: str) -> dg.AssetIn:
-    return dg.AssetIn(key=dg.AssetKey(["raw", stem]))
-
-
-def parameters(config: StockConfig) -> dict[str, dg.MetadataValue]:
-    return {f"param_{name}": dg.MetadataValue.text(str(value)) for name, value in config.model_dump().items()}
+COMMON = module_asset_args(GROUP, "STOCK", {"polars", "duckdb", "numba"})
 
 
 def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=["stock", "stock_initial"],
         partitions_def=partitions_def,
-        ins={"stock_levels": raw("stock_levels"), "articles": raw("articles")},
+        ins={"stock_levels": raw_input("stock_levels"), "articles": raw_input("articles")},
         description="Stock on hand at the end of day D for every (site, article) of the snapshot whose article is "
         "active, with the article's min, max, lead time and lot size.",
         **COMMON,
@@ -64,7 +50,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                 "articles": frame["article_id"].n_unique(),
                 "pairs_below_min_now": below_min,
                 "inactive_articles_dropped": stock_levels.height - frame.height,
-                **parameters(config),
+                **config_metadata(config),
             },
         )
 
@@ -72,10 +58,10 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         key=["stock", "consumption_forecast"],
         partitions_def=partitions_def,
         ins={
-            "stock_initial": dg.AssetIn(key=dg.AssetKey(["stock", "stock_initial"])),
-            "planned_interventions": raw("planned_interventions"),
-            "technicians": raw("technicians"),
-            "bom": raw("bom"),
+            "stock_initial": upstream("stock", "stock_initial"),
+            "planned_interventions": raw_input("planned_interventions"),
+            "technicians": raw_input("technicians"),
+            "bom": raw_input("bom"),
         },
         deps=[
             dg.AssetDep(
@@ -146,7 +132,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                 "plan_end": plan.plan_end if plan.plan_end is not None else -1,
                 "seconds_read_window": round(read_s, 3),
                 "seconds": round(elapsed, 3),
-                **parameters(config),
+                **config_metadata(config),
             },
         )
 
@@ -154,12 +140,12 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         key=["stock", "stock_projection"],
         partitions_def=partitions_def,
         ins={
-            "stock_initial": dg.AssetIn(key=dg.AssetKey(["stock", "stock_initial"])),
-            "consumption_forecast": dg.AssetIn(key=dg.AssetKey(["stock", "consumption_forecast"])),
-            "purchase_orders": raw("purchase_orders"),
-            "planned_interventions": raw("planned_interventions"),
-            "technicians": raw("technicians"),
-            "bom": raw("bom"),
+            "stock_initial": upstream("stock", "stock_initial"),
+            "consumption_forecast": upstream("stock", "consumption_forecast"),
+            "purchase_orders": raw_input("purchase_orders"),
+            "planned_interventions": raw_input("planned_interventions"),
+            "technicians": raw_input("technicians"),
+            "bom": raw_input("bom"),
         },
         description="Projected stock of each pair over the horizon (receipts from open orders, demand from the plan "
         "or the forecast rate): when it falls below minimum (days_to_min), when it runs out (days_to_stockout), "
@@ -210,7 +196,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
                     )
                 ),
                 "seconds": round(elapsed, 3),
-                **parameters(config),
+                **config_metadata(config),
             },
         )
 

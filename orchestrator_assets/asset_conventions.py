@@ -1,0 +1,31 @@
+"""What every module asset shares: where it is stored, how it names its inputs, how it
+records its parameters. One place, so the stock / urgence / knapsack assets read alike."""
+
+import dagster as dg
+
+from orchestrator_assets.run_parameters import CONFIG_TAG
+
+
+def module_asset_args(group: str, module: str, kinds: set[str], owner: str = "team:supply-chain") -> dict:
+    """Keyword arguments of @dg.asset for an asset of module `module` in group/schema `group`."""
+    return {
+        "group_name": group,
+        "io_manager_key": "warehouse_io_manager",
+        "kinds": kinds,
+        "owners": [owner],
+        "tags": {CONFIG_TAG: group, "module": module},
+    }
+
+
+def raw_input(stem: str) -> dg.AssetIn:
+    """The same partition of an ingested input table raw.<stem>."""
+    return dg.AssetIn(key=dg.AssetKey(["raw", stem]))
+
+
+def upstream(schema: str, table: str) -> dg.AssetIn:
+    return dg.AssetIn(key=dg.AssetKey([schema, table]))
+
+
+def config_metadata(config: dg.Config) -> dict[str, dg.MetadataValue]:
+    """Each parameter of the run as `param_<name>` metadata, so a materialisation says how it was made."""
+    return {f"param_{name}": dg.MetadataValue.text(str(value)) for name, value in config.model_dump().items()}

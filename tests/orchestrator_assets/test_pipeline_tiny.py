@@ -1,0 +1,102 @@
+"""The daily pipeline (ingestion, STOCK, URGENCE) on the tiny generated profile, through Dagster."""
+
+from datetime import date
+
+import dagster as dg
+import polars as pl
+import pytest
+
+from data_generation.field_service import generate
+from solvers.urgency import URGENCY_CLASSES
+from tests.orchestrator_assets.pipeline_runs import frame, query, run_partition
+
+START = date(2026, 1, 1)
+DAYS = ["2026-01-08", "2026-01-09", "2026-01-10"]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Three consecutive partitions of the tiny profile materialised into one warehouse."""
+    data = tmp_path_factory.mktemp("tiny") / "data"
+    generate("tiny", START, 10, data, seed=3)
+    instance = dg.DagsterInstance.ephemeral()
+    results = [run_partition(data, day, instance) for day in DAYS]
+    return data, instance, results
+
+
+def test_three_consecutive_days_materialise_every_asset(tiny_run):
+    data, _, results = tiny_run
+    assert all(result.success for result in results)
+    for table in ["stock.stock_initial", "stock.consumption_forecast", "stock.stock_projection",
+                  "urgence.urgency_total", "urgence.urgency_classification"]:
+        per_day = dict(query(data, f"SELECT partition_date::VARCHAR, count(*) FROM {table} GROUP BY 1"))
+        assert sorted(per_day) == DAYS and min(per_day.values()) > 0, table
+
+
+def test_stock_pairs_are_the_snapshot_pairs_of_active_articles(tiny_run):
+    data, _, _ = tiny_run
+    expected = query(
+        data,
+        "SELECT count(*) FROM raw.stock_levels s JOIN raw.articles a USING (article_id, partition_date) "
+        "WHERE a.active AND s.partition_date = ?",
+        [date(2026, 1, 10)],
+    )[0][0]
+    assert query(data, "SELECT count(*) FROM stock.stock_projection WHERE partition_date = ?", [date(2026, 1, 10)])[0][0] == expected
+
+
+def test_every_pair_gets_exactly_one_of_the_twelve_classes(tiny_run):
+    data, _, _ = tiny_run
+    classes = frame(data, "SELECT site_id, article_id, partition_date, class FROM urgence.urgency_classification")
+    assert classes.select(pl.struct("site_id", "article_id", "partition_date").is_unique().all()).item()
+    assert set(classes["class"].unique()) <= set(URGENCY_CLASSES)
+    projected = query(data, "SELECT count(*) FROM stock.stock_projection")[0][0]
+    assert classes.height == projected
+
+
+def test_projection_is_consistent(tiny_run):
+    data, _, _ = tiny_run
+    bad = query(
+        data,
+        "SELECT count(*) FROM stock.stock_projection WHERE days_to_min > days_to_stockout "
+        "OR min_projected > on_hand OR min_projected > end_projected",
+    )[0][0]
+    assert bad == 0
+
+
+def test_classification_metadata_counts_every_class(tiny_run):
+    _, _, results = tiny_run
+    materialization = results[-1].asset_materializations_for_node("urgence__urgency_classification")[0]
+    counts = materialization.metadata["counts_per_class"].value
+    assert set(counts) == set(URGENCY_CLASSES)
+    assert sum(counts.values()) == materialization.metadata["dagster/row_count"].value
+
+
+def test_rerunning_a_day_changes_no_row_count(tiny_run):
+    data, instance, _ = tiny_run
+    tables = ["raw.movements", "stock.stock_projection", "urgence.urgency_classification", "validation.rejected_rows"]
+    before = {table: query(data, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+    assert run_partition(data, DAYS[1], instance).success
+    after = {table: query(data, f"SELECT count(*) FROM {table}")[0][0] for table in tables}
+    assert after == before
+
+
+def test_first_run_on_a_fresh_warehouse_forecasts_like_a_full_backfill(tiny_run, tmp_path):
+    """Window days with an extract but no raw.movements partition are read, not taken as zero."""
+    data, _, _ = tiny_run
+    fresh = tmp_path / "data"
+    generate("tiny", START, 10, fresh, seed=3)
+    result = run_partition(fresh, DAYS[-1], dg.DagsterInstance.ephemeral())
+    forecast = result.asset_materializations_for_node("stock__consumption_forecast")[0]
+    assert forecast.metadata["window_days_read_from_files"].value == 9
+    sql = "SELECT site_id, article_id, rate FROM stock.consumption_forecast WHERE partition_date = ? ORDER BY 1, 2"
+    assert frame(fresh, sql, [date(2026, 1, 10)]).equals(frame(data, sql, [date(2026, 1, 10)]))
+
+
+def test_a_critique_a_partition_emits_an_alert_observation(tiny_run):
+    data, _, results = tiny_run
+    critical = query(data, "SELECT count(*) FROM urgence.urgency_classification WHERE class = 'CRITIQUE_A' AND partition_date = ?", [date(2026, 1, 10)])[0][0]
+    observations = results[-1].asset_observations_for_node("urgence__urgency_classification")
+    if critical:
+        assert observations[0].metadata["critique_a_count"].value == critical
+    else:
+        assert observations == []
