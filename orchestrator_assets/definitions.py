@@ -42,14 +42,9 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
             "warehouse_io_manager": PolarsWarehouseIOManager(warehouse=warehouse),
             "input_files": InputFiles(root=str(data_root)),
         },
-        executor=dg.multiprocess_executor.configured(
-            {
-                "max_concurrent": 2,
-                # Steps fork from a server that has already imported the code location:
-                # ~0.1 s per step instead of ~2 s of imports.
-                "start_method": {"forkserver": {"preload_modules": ["orchestrator_assets.definitions"]}},
-            }
-        ),
+        # Default multiprocess (UI launches: independent steps side by side); runs select
+        # in_process or multiprocess through run config (see jobs.execution_config).
+        executor=dg.multi_or_in_process_executor,
     )
 
 

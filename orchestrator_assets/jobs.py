@@ -16,3 +16,29 @@ def daily_job() -> dg.JobDefinition:
     from orchestrator_assets.definitions import build_definitions
 
     return build_definitions().resolve_job_def(DAILY_JOB_NAME)
+
+
+def execution_config(executor: str) -> dict:
+    """Run config selecting the executor of a run.
+
+    in_process: every step in the run's process. Measured on the tiny profile (2 cores):
+    ~5 s per daily partition, against ~45 s with one process per step, whose start-up
+    (~2 s of imports and instance set-up each, 17 steps) dominates. The CLI's default.
+    multiprocess: one process per step, two at a time, forked from a server that has
+    already imported the code location; the warehouse's lock retries make concurrent
+    steps safe.
+    """
+    if executor == "in_process":
+        return {"execution": {"config": {"in_process": {}}}}
+    if executor == "multiprocess":
+        return {
+            "execution": {
+                "config": {
+                    "multiprocess": {
+                        "max_concurrent": 2,
+                        "start_method": {"forkserver": {"preload_modules": ["orchestrator_assets.definitions"]}},
+                    }
+                }
+            }
+        }
+    raise ValueError(f"unknown executor {executor!r}: in_process or multiprocess")
