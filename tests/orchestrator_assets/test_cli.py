@@ -1,0 +1,124 @@
+"""The `reassort` command, as a user types it."""
+
+import json
+import subprocess
+import sys
+import time
+from datetime import date
+
+import duckdb
+import pytest
+
+from data_generation.field_service import generate
+from orchestrator_assets.cli import main
+from orchestrator_assets.warehouse import WarehouseBusyError, connect
+
+
+@pytest.fixture
+def tiny_data(project_env):
+    generate("tiny", date(2026, 1, 1), 4, project_env, seed=5)
+    return project_env
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("generate", "run", "query", "status", "ui", "demo"):
+        assert command in out
+
+
+def test_unknown_parameter_is_refused_before_anything_runs(tiny_data, capsys):
+    assert main(["run", "--date", "2026-01-04", "--set", "stock.horizon=14"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown parameter 'stock.horizon'" in err and "stock.horizon_days" in err
+    assert not (tiny_data / "warehouse.duckdb").exists()
+
+
+def test_bad_parameter_value_is_refused(tiny_data, capsys):
+    assert main(["run", "--date", "2026-01-04", "--set", "stock.forecast_method=holt"]) == 2
+    assert "stock.forecast_method" in capsys.readouterr().err
+
+
+def test_date_outside_the_partitions_is_refused(tiny_data):
+    with pytest.raises(SystemExit, match="no daily partition for 2025-12-01"):
+        main(["run", "--date", "2025-12-01"])
+
+
+def test_run_then_query_and_status(tiny_data, capsys):
+    assert main(["run", "--date", "2026-01-04", "--set", "stock.forecast_method=tsb", "--set", "stock.horizon_days=14"]) == 0
+    out = capsys.readouterr().out
+    assert "history window: loading raw.movements 2026-01-01 .. 2026-01-03" in out
+    assert "[1/1] 2026-01-04: ok" in out and "stock.stock_projection" in out and "reassort ui" in out
+
+    assert main(["query", "--format", "json", "SELECT DISTINCT method FROM stock.consumption_forecast"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"method": "tsb"}]
+
+    assert main(["query", "--format", "csv", "SELECT count(*) AS n FROM raw.movements WHERE partition_date < '2026-01-04'"]) == 0
+    assert int(capsys.readouterr().out.splitlines()[1]) > 0  # the window was loaded first
+
+    assert main(["query", "CREATE TABLE x AS SELECT 1"]) == 2  # read-only
+    assert "read-only" in capsys.readouterr().err.lower()
+
+    assert main(["status"]) == 0
+    status = capsys.readouterr().out
+    assert "stock/stock_projection" in status and "2026-01-04" in status and "SUCCESS" in status
+
+
+def test_failed_run_exits_non_zero_with_the_reason(tiny_data, capsys):
+    (tiny_data / "extracts" / "2026-01-04" / "purchase_orders.csv").unlink()
+    assert main(["run", "--date", "2026-01-04"]) == 1
+    err = capsys.readouterr().err
+    assert "purchase_orders.csv" in err and "Missing extract" in err
+
+
+HOLD_LOCK = """
+import duckdb, sys, time
+con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+print("locked", flush=True)
+time.sleep(float(sys.argv[3]))
+"""
+
+
+def hold_lock(path, mode: str, seconds: float) -> subprocess.Popen:
+    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), mode, str(seconds)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "locked"
+    return process
+
+
+def test_a_writer_waits_for_a_reader_instead_of_failing(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    reader = hold_lock(path, "ro", 1.5)
+    waits: list[str] = []
+    started = time.monotonic()
+    with connect(path, lock_timeout_s=30, on_wait=waits.append) as con:
+        con.execute("CREATE TABLE t AS SELECT 1 AS x")
+    reader.wait()
+    assert waits and time.monotonic() - started >= 0.5
+
+
+def test_a_query_during_a_write_says_busy(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    monkeypatch.setenv("REASSORT_WAREHOUSE", str(path))
+    writer = hold_lock(path, "rw", 3)
+    try:
+        assert main(["query", "--wait", "0.5", "SELECT 1"]) == 3
+        assert "warehouse busy, try again" in capsys.readouterr().err
+    finally:
+        writer.wait()
+    assert main(["query", "--format", "csv", "SELECT 1 AS one"]) == 0
+
+
+def test_a_writer_gives_up_with_a_clear_error_after_its_timeout(tmp_path):
+    path = tmp_path / "w.duckdb"
+    duckdb.connect(str(path)).close()
+    writer = hold_lock(path, "rw", 2)
+    try:
+        with pytest.raises(WarehouseBusyError, match="locked by another process"):
+            with connect(path, lock_timeout_s=0.3):
+                pass
+    finally:
+        writer.wait()
