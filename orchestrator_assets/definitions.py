@@ -13,6 +13,7 @@ import dagster as dg
 from orchestrator_assets import project_paths
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
+from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
 from orchestrator_assets.defs.stock.assets import build_stock_assets
 from orchestrator_assets.defs.urgence.assets import build_urgence_assets
 from orchestrator_assets.jobs import DAILY_JOB_NAME
@@ -26,7 +27,12 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         project_paths.warehouse_path() if data_root == project_paths.data_dir() else data_root / "warehouse.duckdb"
     )
     daily = daily_partitions(data_root)
-    assets = [*build_ingest_assets(daily), *build_stock_assets(daily), *build_urgence_assets(daily)]
+    assets = [
+        *build_ingest_assets(daily),
+        *build_stock_assets(daily),
+        *build_urgence_assets(daily),
+        *build_knapsack_assets(daily),
+    ]
     warehouse = Warehouse(path=str(warehouse_file))
     daily_job = dg.define_asset_job(
         DAILY_JOB_NAME,

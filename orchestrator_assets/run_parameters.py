@@ -14,6 +14,7 @@ import dagster as dg
 import pydantic
 
 from orchestrator_assets.defs.ingest.config import IngestConfig
+from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
 
@@ -23,6 +24,7 @@ PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,
     "stock": StockConfig,
     "urgence": UrgenceConfig,
+    "knapsack": KnapsackConfig,
 }
 
 # Parameters one module takes from another unless set explicitly: the ABC window is the
@@ -84,7 +86,8 @@ def run_config_for(
     """Dagster run config giving each group's overrides to every asset op of that group."""
     ops: dict[str, object] = {}
     for assets_def in assets:
-        group = (assets_def.tags_by_key.get(assets_def.key) or {}).get(CONFIG_TAG)
-        if group in overrides:
+        groups = {(tags or {}).get(CONFIG_TAG) for tags in assets_def.tags_by_key.values()}
+        group = next((name for name in groups if name in overrides), None)
+        if group is not None:
             ops[assets_def.op.name] = {"config": dict(overrides[group])}
     return {"ops": ops} if ops else {}

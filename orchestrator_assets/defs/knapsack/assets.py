@@ -1,0 +1,171 @@
+"""KNAPSACK assets (SPEC §5): what to send each site under its capacities.
+
+One multi-asset solves every site of the partition once and writes knapsack.allocation
+(one row per pair, lots 0 included, so every classified pair can be joined) and
+knapsack.site_summary; knapsack.alternatives is written only when the run asks for it
+(`--set knapsack.alternatives=true`). The site model, the strategies and the fallback live
+in solvers/knapsack/.
+"""
+
+import time
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
+from orchestrator_assets.defs.knapsack.config import KnapsackConfig
+from orchestrator_assets.metadata_tables import markdown_table
+from solvers.knapsack.alternatives import alternatives
+from solvers.knapsack.batch import solve_sites
+from solvers.knapsack.capacity_limits import site_capacity_limits
+from solvers.knapsack.site_model import CRITICAL_LEVEL
+
+GROUP = "knapsack"
+COMMON = module_asset_args(GROUP, "KNAPSACK", {"polars", "duckdb", "pulp"})
+POOL_FROM_SITES = 100  # below this, a process pool's start-up costs more than it saves
+ALLOCATION_COLUMNS = [
+    "site_id", "article_id", "category", "level", "class", "lots", "quantity", "volume", "value",
+    "strategy", "status", "lots_hi", "lots_lo", "n_min", "u", "need_min", "need_max", "v_hi", "v_lo",
+]
+
+
+def knapsack_pairs(
+    urgency_classification: pl.DataFrame, stock_projection: pl.DataFrame, articles: pl.DataFrame
+) -> pl.DataFrame:
+    """Every classified pair with what the site model needs (SPEC §5 inputs)."""
+    return urgency_classification.select("site_id", "article_id", "u_total", "level", "class").join(
+        stock_projection.select("site_id", "article_id", "min_projected", "stock_min"),
+        on=["site_id", "article_id"],
+        how="inner",
+    ).join(
+        articles.select("article_id", "category", "importance", "stock_max", "lot_size", "unit_volume", "unit_cost"),
+        on="article_id",
+        how="inner",
+    )
+
+
+def critical_coverage(allocation: pl.DataFrame) -> float:
+    """Share of the minimum need (n_min lots) of CRITIQUE-level pairs that the plan covers."""
+    critical = allocation.filter(pl.col("level") == CRITICAL_LEVEL)
+    need = int(critical["n_min"].sum()) if critical.height else 0
+    return float(critical["lots_hi"].sum()) / need if need else 1.0
+
+
+def capacity_use(summary: pl.DataFrame) -> dict[str, float]:
+    """Used / available volume over all sites, in total and per limited category."""
+    use = {"TOTAL": float(summary["volume_used"].sum()) / float(summary["capacity_total"].sum() or 1.0)}
+    for column in summary.columns:
+        if column.startswith("capacity_") and column != "capacity_total":
+            category = column.removeprefix("capacity_")
+            limited = summary.filter(pl.col(column).is_not_null())
+            if limited.height:
+                use[category] = float(limited[f"use_{category}"].sum()) / float(limited[column].sum() or 1.0)
+    return {key: round(value, 4) for key, value in use.items()}
+
+
+def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.multi_asset(
+        partitions_def=partitions_def,
+        ins={
+            "urgency_classification": upstream("urgence", "urgency_classification"),
+            "stock_projection": upstream("stock", "stock_projection"),
+            "articles": raw_input("articles"),
+            "sites": raw_input("sites"),
+            "site_capacities": raw_input("site_capacities"),
+        },
+        outs={
+            "allocation": dg.AssetOut(
+                key=[GROUP, "allocation"],
+                description="Lots to send per (site, article) under the site's capacities, with the strategy "
+                "and solver status that produced them (lots 0 included).",
+                **COMMON,
+            ),
+            "site_summary": dg.AssetOut(
+                key=[GROUP, "site_summary"],
+                description="Per site: strategy, solver status, objective, bound, gap, capacity used in total and "
+                "per category, solve time.",
+                **COMMON,
+            ),
+            "alternatives": dg.AssetOut(
+                key=[GROUP, "alternatives"],
+                description="On request (knapsack.alternatives=true): every strategy's plan per site, with value, "
+                "volume, cost and critical coverage.",
+                is_required=False,
+                **COMMON,
+            ),
+        },
+        can_subset=False,
+        name="knapsack",
+        group_name=GROUP,
+    )
+    def knapsack(
+        context: dg.AssetExecutionContext,
+        config: KnapsackConfig,
+        urgency_classification: pl.DataFrame,
+        stock_projection: pl.DataFrame,
+        articles: pl.DataFrame,
+        sites: pl.DataFrame,
+        site_capacities: pl.DataFrame,
+    ):
+        started = time.perf_counter()
+        partition_date = date.fromisoformat(context.partition_key)
+        pairs = knapsack_pairs(urgency_classification, stock_projection, articles)
+        limits = site_capacity_limits(sites, site_capacities)
+        n_sites = pairs["site_id"].n_unique()
+        workers = config.workers if n_sites >= POOL_FROM_SITES else 1
+        context.log.info(
+            f"knapsack {partition_date}: {n_sites} sites, {pairs.height} pairs, strategy {config.strategy}, "
+            f"solver {config.solver}, {workers} worker(s)"
+        )
+        allocation, summary = solve_sites(
+            pairs, limits, strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
+            topup_ratio=config.topup_ratio, workers=workers,
+        )
+        elapsed = time.perf_counter() - started
+        context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
+        statuses = dict(summary.group_by("status").len().sort("status").iter_rows()) if summary.height else {}
+        slowest = summary.sort("solve_ms", descending=True).select("site_id", "status", "solve_ms", "objective").head(5)
+        common_metadata = config_metadata(config)
+        yield dg.Output(
+            allocation.select([c for c in ALLOCATION_COLUMNS if c in allocation.columns]),
+            output_name="allocation",
+            metadata={
+                "dagster/row_count": allocation.height,
+                "pairs_with_lots": allocation.filter(pl.col("lots") > 0).height if allocation.height else 0,
+                "total_value": float(allocation["value"].sum()) if allocation.height else 0.0,
+                "total_volume": float(allocation["volume"].sum()) if allocation.height else 0.0,
+                "critical_coverage": round(critical_coverage(allocation), 4) if allocation.height else 1.0,
+                **common_metadata,
+            },
+        )
+        yield dg.Output(
+            summary,
+            output_name="site_summary",
+            metadata={
+                "dagster/row_count": summary.height,
+                "sites_solved": summary.height,
+                "statuses": dg.MetadataValue.json(statuses),
+                "objective_total": float(summary["objective"].sum()) if summary.height else 0.0,
+                "capacity_use": dg.MetadataValue.json(capacity_use(summary) if summary.height else {}),
+                "slowest_sites": dg.MetadataValue.md(markdown_table(slowest)),
+                "seconds": round(elapsed, 3),
+                **common_metadata,
+            },
+        )
+        if config.alternatives:
+            frames = []
+            for site_id, site_pairs in pairs.partition_by("site_id", as_dict=True, maintain_order=True).items():
+                result = alternatives(
+                    site_pairs, limits[site_id[0]], chosen=config.strategy, solver=config.solver,
+                    time_limit_s=config.time_limit_s, topup_ratio=config.topup_ratio,
+                )
+                frames.append(result.metrics)
+            table = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+            yield dg.Output(
+                table,
+                output_name="alternatives",
+                metadata={"dagster/row_count": table.height, "sites": len(frames), **common_metadata},
+            )
+
+    return [knapsack]

@@ -1,0 +1,24 @@
+"""Run parameters of the KNAPSACK module (`reassort run --set knapsack.NAME=V`), SPEC §5 defaults."""
+
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+
+class KnapsackConfig(dg.Config):
+    """Strategy, solver and limits of the per-site replenishment plan (SPEC §5)."""
+
+    strategy: Literal["criticite_hybride", "exact", "greedy"] = Field(
+        default="criticite_hybride",
+        description="criticite_hybride: critical minimum need first, then total value; exact: total value; greedy.",
+    )
+    solver: Literal["cbc", "highs", "bnb"] = Field(
+        default="cbc",
+        description="MILP solver through PuLP (cbc, highs), or bnb: our exact branch and bound for the site "
+        "structure, CBC behind it when it runs out of nodes (exact strategy only).",
+    )
+    time_limit_s: float = Field(default=10.0, gt=0.0, description="Per-site solver time limit (seconds).")
+    topup_ratio: float = Field(default=0.1, ge=0.0, le=1.0, description="Value of a top-up lot relative to a minimum-need lot.")
+    alternatives: bool = Field(default=False, description="Also compute every other strategy's plan per site.")
+    workers: int = Field(default=2, ge=1, le=64, description="Processes solving sites in parallel (used from 100 sites on).")
