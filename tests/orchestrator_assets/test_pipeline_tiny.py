@@ -100,3 +100,70 @@ def test_a_critique_a_partition_emits_an_alert_observation(tiny_run):
         assert observations[0].metadata["critique_a_count"].value == critical
     else:
         assert observations == []
+
+
+def test_every_site_allocation_fits_every_capacity(tiny_run):
+    """Re-derived in SQL on purpose (not through solvers.knapsack): SPEC §2 defaults, SPEC §5 constraints."""
+    data, _, _ = tiny_run
+    over = query(
+        data,
+        """
+        WITH limits AS (
+            SELECT s.partition_date, s.site_id, c.category, c.capacity
+            FROM raw.sites s JOIN raw.site_capacities c USING (partition_date, site_id)
+            UNION ALL
+            SELECT s.partition_date, s.site_id, d.category, d.capacity
+            FROM raw.sites s, (VALUES ('FIBRE', 50.0), ('CUIVRE', 40.0)) d(category, capacity)
+            WHERE NOT EXISTS (SELECT 1 FROM raw.site_capacities c
+                              WHERE c.partition_date = s.partition_date AND c.site_id = s.site_id)
+        ),
+        per_category AS (
+            SELECT partition_date, site_id, category, sum(volume) AS used
+            FROM knapsack.allocation GROUP BY ALL
+        ),
+        per_site AS (
+            SELECT partition_date, site_id, sum(volume) AS used FROM knapsack.allocation GROUP BY ALL
+        )
+        SELECT 'category', count(*) FROM per_category p JOIN limits l USING (partition_date, site_id, category)
+        WHERE p.used > l.capacity + 1e-6
+        UNION ALL
+        SELECT 'total', count(*) FROM per_site p JOIN raw.sites s USING (partition_date, site_id)
+        WHERE p.used > coalesce(s.capacity_total, 120) + 1e-6
+        """,
+    )
+    assert dict(over) == {"category": 0, "total": 0}
+
+
+def test_allocated_quantities_are_whole_lots_and_cover_the_pairs(tiny_run):
+    data, _, _ = tiny_run
+    rows = query(
+        data,
+        "SELECT count(*), sum(CASE WHEN k.quantity % a.lot_size <> 0 OR k.quantity <> k.lots * a.lot_size THEN 1 ELSE 0 END) "
+        "FROM knapsack.allocation k JOIN raw.articles a USING (partition_date, article_id)",
+    )[0]
+    assert rows[0] == query(data, "SELECT count(*) FROM urgence.urgency_classification")[0][0]
+    assert rows[1] == 0
+
+
+def test_site_summary_reports_a_status_per_site(tiny_run):
+    data, _, results = tiny_run
+    statuses = query(data, "SELECT DISTINCT status FROM knapsack.site_summary")
+    assert {status for (status,) in statuses} <= {"OPTIMAL", "TIME_LIMIT_FEASIBLE", "FALLBACK_GREEDY"}
+    sites = query(data, "SELECT count(DISTINCT site_id) FROM knapsack.site_summary WHERE partition_date = ?", [date(2026, 1, 10)])[0][0]
+    materialization = results[-1].asset_materializations_for_node("knapsack")
+    summary = [m for m in materialization if m.asset_key.path[-1] == "site_summary"][0]
+    assert summary.metadata["sites_solved"].value == sites > 0
+
+
+def test_alternatives_are_written_only_when_asked(tiny_run):
+    data, instance, _ = tiny_run
+    config = {"ops": {"knapsack": {"config": {"strategy": "greedy", "alternatives": True}}}}
+    result = run_partition(data, "2026-01-07", instance, run_config=config)
+    keys = {m.asset_key.path[-1] for m in result.asset_materializations_for_node("knapsack")}
+    assert keys == {"allocation", "site_summary", "alternatives"}
+    strategies = query(data, "SELECT strategy, count(*) FROM knapsack.alternatives WHERE partition_date = '2026-01-07' GROUP BY 1")
+    sites = query(data, "SELECT count(*) FROM knapsack.site_summary WHERE partition_date = '2026-01-07'")[0][0]
+    assert dict(strategies) == {"greedy": sites, "exact": sites, "criticite_hybride": sites}
+    assert query(data, "SELECT DISTINCT status FROM knapsack.site_summary WHERE partition_date = '2026-01-07'") == [("HEURISTIC",)]
+    # The default partitions did not ask: no alternatives rows for them.
+    assert query(data, "SELECT count(*) FROM knapsack.alternatives WHERE partition_date <> '2026-01-07'")[0][0] == 0
