@@ -4,6 +4,7 @@ records its parameters. One place, so the stock / urgence / knapsack assets read
 import dagster as dg
 
 from orchestrator_assets.run_parameters import CONFIG_TAG
+from orchestrator_assets.step_limits import RETRY_POLICY
 
 
 def module_asset_args(group: str, module: str, kinds: set[str], owner: str = "team:supply-chain") -> dict:
@@ -14,6 +15,7 @@ def module_asset_args(group: str, module: str, kinds: set[str], owner: str = "te
         "kinds": kinds,
         "owners": [owner],
         "tags": {CONFIG_TAG: group, "module": module},
+        "retry_policy": RETRY_POLICY,
     }
 
 

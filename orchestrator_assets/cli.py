@@ -104,6 +104,14 @@ def run_partitions(
         if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
             return 1
         started_all = time.perf_counter()
+        # A range: the raw tables of every day in one single-run backfill, then the modules
+        # per partition. If that load fails, every partition runs whole, so that the good
+        # days still go through and each bad day says why.
+        module_keys = None
+        if len(dates) > 1:
+            raw_keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "raw"]
+            if not ingest_range(instance, job, min(dates), max(dates), raw_keys, run_config, "inputs"):
+                module_keys = [key for key in defs.resolve_asset_graph().materializable_asset_keys if key.path[0] != "raw"]
         for index, day in enumerate(dates, start=1):
             started = time.perf_counter()
             print(f"[{index}/{len(dates)}] {day}: running ...", flush=True)
@@ -111,6 +119,7 @@ def run_partitions(
                 job,
                 instance=instance,
                 run_config=run_config,
+                asset_selection=module_keys,
                 tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli"},
             )
             elapsed = time.perf_counter() - started
@@ -155,27 +164,34 @@ def preload_history_window(instance, job, first_day: date, history_days: int, ru
     if not missing:
         return 0
     selection = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians")] + [MOVEMENTS_KEY]
-    failures = 0
-    for start, end in contiguous_ranges(missing):
-        started = time.perf_counter()
-        print(f"history window: loading raw.movements {start} .. {end} ({(end - start).days + 1} days) ...", flush=True)
-        result = dg.execute_job(
-            job,
-            instance=instance,
-            run_config=run_config,
-            asset_selection=selection,
-            tags={
-                "dagster/asset_partition_range_start": start.isoformat(),
-                "dagster/asset_partition_range_end": end.isoformat(),
-                "reassort/launched_by": "cli-history-window",
-            },
-        )
-        status = "ok" if result.success else "FAILED"
-        print(f"history window: {start} .. {end} {status} in {time.perf_counter() - started:.1f} s (run {result.run_id})", flush=True)
-        if not result.success:
-            failures += 1
-            print_step_failures(result)
-    return failures
+    return sum(
+        ingest_range(instance, job, start, end, selection, run_config, "history window: raw.movements")
+        for start, end in contiguous_ranges(missing)
+    )
+
+
+def ingest_range(instance, job, start: date, end: date, selection, run_config: dict, label: str) -> int:
+    """Materialise raw assets for start..end in one run (single-run backfill); 1 if it failed."""
+    import dagster as dg
+
+    started = time.perf_counter()
+    print(f"{label} {start} .. {end} ({(end - start).days + 1} days) loading ...", flush=True)
+    result = dg.execute_job(
+        job,
+        instance=instance,
+        run_config=run_config,
+        asset_selection=selection,
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            "reassort/launched_by": "cli-range",
+        },
+    )
+    status = "ok" if result.success else "FAILED"
+    print(f"{label} {start} .. {end} {status} in {time.perf_counter() - started:.1f} s (run {result.run_id})", flush=True)
+    if not result.success:
+        print_step_failures(result)
+    return 0 if result.success else 1
 
 
 def print_step_failures(result) -> None:

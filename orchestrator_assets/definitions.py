@@ -11,13 +11,17 @@ from pathlib import Path
 import dagster as dg
 
 from orchestrator_assets import project_paths
+from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensors
+from orchestrator_assets.defs.automation.extract_sensor import build_extract_sensor
+from orchestrator_assets.defs.automation.schedules import build_schedules
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
+from orchestrator_assets.defs.kpi.assets import build_kpi_assets
 from orchestrator_assets.defs.stock.assets import build_stock_assets
 from orchestrator_assets.defs.urgence.assets import build_urgence_assets
-from orchestrator_assets.jobs import DAILY_JOB_NAME
-from orchestrator_assets.partitions import daily_partitions
+from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
+from orchestrator_assets.partitions import daily_partitions, monthly_partitions
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
 
 
@@ -40,9 +44,17 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         partitions_def=daily,
         description="The whole daily pipeline for one partition: ingestion, then the modules built on it.",
     )
+    kpi_assets = build_kpi_assets(monthly_partitions(data_root))
+    monthly_job = dg.define_asset_job(
+        MONTHLY_JOB_NAME,
+        selection=dg.AssetSelection.assets(*kpi_assets),
+        description="Monthly KPIs from the month's daily partitions.",
+    )
     return dg.Definitions(
-        assets=assets,
-        jobs=[daily_job],
+        assets=[*assets, *kpi_assets],
+        jobs=[daily_job, monthly_job],
+        schedules=build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME),
+        sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors()],
         resources={
             "warehouse": warehouse,
             "warehouse_io_manager": PolarsWarehouseIOManager(warehouse=warehouse),

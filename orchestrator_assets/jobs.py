@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 DAILY_JOB_NAME = "reassort_daily"
+MONTHLY_JOB_NAME = "reassort_monthly"
 
 
 def daily_job() -> dg.JobDefinition:

@@ -28,6 +28,9 @@ def dagster_home() -> Path:
     """Dagster's instance folder (run history, event logs); created on first use."""
     home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():  # an empty file: Dagster's defaults, without its warning on every command
+        config.write_text("# Dagster instance of Réassort: default storage in this folder.\n")
     return home
 
 

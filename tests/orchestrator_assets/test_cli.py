@@ -49,7 +49,7 @@ def test_date_outside_the_partitions_is_refused(tiny_data):
 def test_run_then_query_and_status(tiny_data, capsys):
     assert main(["run", "--date", "2026-01-04", "--set", "stock.forecast_method=tsb", "--set", "stock.horizon_days=14"]) == 0
     out = capsys.readouterr().out
-    assert "history window: loading raw.movements 2026-01-01 .. 2026-01-03" in out
+    assert "history window: raw.movements 2026-01-01 .. 2026-01-03 (3 days) loading" in out
     assert "[1/1] 2026-01-04: ok" in out and "stock.stock_projection" in out and "reassort ui" in out
 
     assert main(["query", "--format", "json", "SELECT DISTINCT method FROM stock.consumption_forecast"]) == 0

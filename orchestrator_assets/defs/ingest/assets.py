@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.ingest.rejection_rules import ValidationResult, validate_table
 from orchestrator_assets.defs.ingest.resources import InputFiles
@@ -83,11 +84,11 @@ def load_validated(
         path = source_path(contract, data_root, partition_date)
         raw = read_as_text(path)
     except SourceFileError as error:
-        raise dg.Failure(description=str(error)) from error
+        raise dg.Failure(description=str(error), allow_retries=False) from error
     try:
         return validate_table(raw, contract, partition_date, ids), str(path)
     except ValueError as error:
-        raise dg.Failure(description=f"{path}: {error}") from error
+        raise dg.Failure(description=f"{path}: {error}", allow_retries=False) from error
 
 
 def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -106,7 +107,9 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
         metadata={"dagster/column_schema": column_schema(contract)},
         # A date range (backfill, or the history window of a first run) loads in one run.
         backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=RETRY_POLICY,
     )
+    @time_limited
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, input_files: InputFiles, warehouse: Warehouse
     ) -> dg.Output[pl.DataFrame]:
@@ -137,6 +140,7 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
             if result.rejected_share > config.max_rejected_share:
                 raise dg.Failure(
                     description=failure_message(result, file, config.max_rejected_share),
+                    allow_retries=False,
                     metadata={"partition": str(partition_date), "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule())},
                 )
             totals["rows_read"] += result.rows_read

@@ -13,6 +13,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
@@ -23,6 +24,7 @@ from solvers.knapsack.site_model import CRITICAL_LEVEL
 
 GROUP = "knapsack"
 COMMON = module_asset_args(GROUP, "KNAPSACK", {"polars", "duckdb", "pulp"})
+OUT_ARGS = {key: value for key, value in COMMON.items() if key != "retry_policy"}
 POOL_FROM_SITES = 100  # below this, a process pool's start-up costs more than it saves
 ALLOCATION_COLUMNS = [
     "site_id", "article_id", "category", "level", "class", "lots", "quantity", "volume", "value",
@@ -79,26 +81,28 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 key=[GROUP, "allocation"],
                 description="Lots to send per (site, article) under the site's capacities, with the strategy "
                 "and solver status that produced them (lots 0 included).",
-                **COMMON,
+                **OUT_ARGS,
             ),
             "site_summary": dg.AssetOut(
                 key=[GROUP, "site_summary"],
                 description="Per site: strategy, solver status, objective, bound, gap, capacity used in total and "
                 "per category, solve time.",
-                **COMMON,
+                **OUT_ARGS,
             ),
             "alternatives": dg.AssetOut(
                 key=[GROUP, "alternatives"],
                 description="On request (knapsack.alternatives=true): every strategy's plan per site, with value, "
                 "volume, cost and critical coverage.",
                 is_required=False,
-                **COMMON,
+                **OUT_ARGS,
             ),
         },
         can_subset=False,
+        retry_policy=RETRY_POLICY,
         name="knapsack",
         group_name=GROUP,
     )
+    @time_limited
     def knapsack(
         context: dg.AssetExecutionContext,
         config: KnapsackConfig,

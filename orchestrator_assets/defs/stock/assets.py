@@ -12,6 +12,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, read_history_window
@@ -37,6 +38,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         "active, with the article's min, max, lead time and lot size.",
         **COMMON,
     )
+    @time_limited
     def stock_initial_asset(
         context: dg.AssetExecutionContext, config: StockConfig, stock_levels: pl.DataFrame, articles: pl.DataFrame
     ) -> dg.Output[pl.DataFrame]:
@@ -75,6 +77,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         "(mean, ses, croston, sba or tsb; default sba), and how many horizon days the intervention plan covers.",
         **COMMON,
     )
+    @time_limited
     def consumption_forecast(
         context: dg.AssetExecutionContext,
         config: StockConfig,
@@ -152,6 +155,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         "its minimum, its end value and its value at the lead time.",
         **COMMON,
     )
+    @time_limited
     def stock_projection(
         context: dg.AssetExecutionContext,
         config: StockConfig,

@@ -15,6 +15,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, read_history_window
@@ -40,6 +41,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         "with tau days after it, 0 when it never does within the horizon.",
         **COMMON,
     )
+    @time_limited
     def urgency_temporal_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
         frame = urgency_temporal(stock_projection, tau=config.tau)
         return dg.Output(
@@ -60,6 +62,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         "the minimum (for a zero minimum: 1 if the projection goes negative).",
         **COMMON,
     )
+    @time_limited
     def urgency_quantitative_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
         frame = urgency_quantitative(stock_projection)
         return dg.Output(
@@ -82,6 +85,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         description="Total urgency U = w_t U_t + w_q U_q.",
         **COMMON,
     )
+    @time_limited
     def urgency_total_asset(
         config: UrgenceConfig, urgency_temporal: pl.DataFrame, urgency_quantitative: pl.DataFrame
     ) -> dg.Output[pl.DataFrame]:
@@ -105,6 +109,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         "sites, times unit cost): A up to 80 % of the cumulated value, B up to 95 %, C beyond.",
         **COMMON,
     )
+    @time_limited
     def abc_classification_asset(
         context: dg.AssetExecutionContext,
         config: UrgenceConfig,
@@ -149,6 +154,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         "one level up) and ABC, e.g. CRITIQUE_A. The daily alert an operator reads first.",
         **COMMON,
     )
+    @time_limited
     def urgency_classification(
         context: dg.AssetExecutionContext,
         config: UrgenceConfig,
