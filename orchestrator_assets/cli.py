@@ -306,6 +306,60 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- plan
+def describe_plan(workflow_name: str, day: date) -> str:
+    """What `reassort run` / the workflow's job would do for that day, without running anything."""
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.defs.automation.workflows import load_workflows, workflows_path
+    from orchestrator_assets.jobs import DAILY_JOB_NAME
+    from orchestrator_assets.run_parameters import PARAMETER_GROUPS
+
+    workflows = {workflow.name: workflow for workflow in load_workflows()}
+    if workflow_name == "daily":
+        job_name, overrides, lines = DAILY_JOB_NAME, {}, ["Workflow daily: the whole daily pipeline (reassort run)"]
+    elif workflow_name in workflows:
+        workflow = workflows[workflow_name]
+        job_name, overrides = workflow.job_name, workflow.overrides
+        lines = [f"Workflow {workflow.name}: {workflow.description or '(no description)'}"]
+        lines.append(f"  declared in {workflows_path()} line {workflow.line}; modules: {', '.join(workflow.modules)}")
+        if workflow.cron:
+            lines.append(f"  schedule: {workflow.cron} ({workflow.timezone}), each tick runs the day before")
+    else:
+        known = ", ".join(["daily", *sorted(workflows)])
+        raise SystemExit(f"reassort plan: no workflow {workflow_name!r}; known: {known}")
+    defs = build_definitions()
+    job = defs.resolve_job_def(job_name)
+    keys = set(job.asset_layer.executable_asset_keys)
+    if day.isoformat() not in set(job.partitions_def.get_partition_keys()):
+        lines.append(f"  WARNING: {day} is not a daily partition of the data folder {project_paths.data_dir()}")
+    lines.append(f"Job {job_name}, partition {day} (daily, Europe/Paris)")
+    lines.append("Steps, in order:")
+    ordered = [key for key in defs.resolve_asset_graph().toposorted_asset_keys if key in keys]
+    for index, key in enumerate(ordered, start=1):
+        lines.append(f"  {index:>2}. {key.to_user_string()}")
+    lines.append("Parameters (* = set by the workflow):")
+    groups = {key.path[0] if key.path[0] != "raw" else "ingest" for key in ordered}
+    for group, config in PARAMETER_GROUPS.items():
+        if group not in groups:
+            continue
+        for name, info in config.model_fields.items():
+            value = overrides.get(group, {}).get(name, info.default if info.default_factory is None else info.default_factory())
+            mark = "*" if name in overrides.get(group, {}) else " "
+            lines.append(f"  {mark} {group}.{name} = {value!r}")
+    return "\n".join(lines)
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from orchestrator_assets.defs.automation.workflows import WorkflowError
+
+    try:
+        print(describe_plan(args.workflow, args.date))
+    except WorkflowError as error:
+        print(f"reassort plan: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
 # ---------------------------------------------------------------- ui
 def cmd_ui(args: argparse.Namespace) -> int:
     _prepare_environment()
@@ -377,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="materialised partitions and last runs")
     status.add_argument("--runs", type=int, default=10)
     status.set_defaults(handler=cmd_status)
+
+    plan = commands.add_parser("plan", help="print what a workflow would run for a date, without running it")
+    plan.add_argument("workflow", help="a workflow of workflows.yaml, or 'daily'")
+    plan.add_argument("--date", type=_date, required=True)
+    plan.set_defaults(handler=cmd_plan)
 
     ui = commands.add_parser("ui", help="start the Dagster UI on this project's instance")
     ui.add_argument("--host", default="127.0.0.1")

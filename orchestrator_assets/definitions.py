@@ -14,6 +14,7 @@ from orchestrator_assets import project_paths
 from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensors
 from orchestrator_assets.defs.automation.extract_sensor import build_extract_sensor
 from orchestrator_assets.defs.automation.schedules import build_schedules
+from orchestrator_assets.defs.automation.workflows import build_workflow_definitions, load_workflows
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
@@ -50,10 +51,11 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         selection=dg.AssetSelection.assets(*kpi_assets),
         description="Monthly KPIs from the month's daily partitions.",
     )
+    workflow_jobs, workflow_schedules = build_workflow_definitions(load_workflows(), assets, daily)
     return dg.Definitions(
         assets=[*assets, *kpi_assets],
-        jobs=[daily_job, monthly_job],
-        schedules=build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME),
+        jobs=[daily_job, monthly_job, *workflow_jobs],
+        schedules=[*build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME), *workflow_schedules],
         sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors()],
         resources={
             "warehouse": warehouse,

@@ -52,26 +52,33 @@ def _describe_valid() -> str:
 
 def parse_overrides(assignments: Iterable[str]) -> dict[str, dict[str, object]]:
     """['stock.horizon_days=14'] -> {'stock': {'horizon_days': 14}}, validated."""
-    grouped: dict[str, dict[str, object]] = {}
+    values: dict[str, object] = {}
     for assignment in assignments:
         name, sep, text = assignment.partition("=")
-        group, dot, field = name.strip().partition(".")
-        if not sep or not dot:
+        if not sep or "." not in name:
             raise ParameterError(f"--set {assignment!r}: expected group.param=value\n{_describe_valid()}")
+        try:
+            values[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            values[name.strip()] = text
+    return overrides_from_mapping(values, label="--set ")
+
+
+def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dict[str, dict[str, object]]:
+    """{'stock.horizon_days': 14} -> {'stock': {'horizon_days': 14}}, validated by each Config."""
+    grouped: dict[str, dict[str, object]] = {}
+    for name, value in values.items():
+        group, _, field = name.partition(".")
         config = PARAMETER_GROUPS.get(group)
         if config is None or field not in config.model_fields:
-            raise ParameterError(f"--set {assignment!r}: unknown parameter {name!r}\n{_describe_valid()}")
-        try:
-            value: object = json.loads(text)
-        except json.JSONDecodeError:
-            value = text
+            raise ParameterError(f"{label}{name!r}: unknown parameter {name!r}\n{_describe_valid()}")
         grouped.setdefault(group, {})[field] = value
     for (group, field), (source_group, source_field) in FOLLOWS.items():
         if source_field in grouped.get(source_group, {}) and field not in grouped.get(group, {}):
             grouped.setdefault(group, {})[field] = grouped[source_group][source_field]
-    for group, values in grouped.items():
+    for group, group_values in grouped.items():
         try:
-            PARAMETER_GROUPS[group](**values)
+            PARAMETER_GROUPS[group](**group_values)
         except pydantic.ValidationError as error:
             details = "; ".join(
                 f"{group}.{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in error.errors()

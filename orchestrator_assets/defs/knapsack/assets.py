@@ -115,6 +115,8 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         started = time.perf_counter()
         partition_date = date.fromisoformat(context.partition_key)
         pairs = knapsack_pairs(urgency_classification, stock_projection, articles)
+        if config.categories:
+            pairs = pairs.filter(pl.col("category").is_in(config.categories))
         limits = site_capacity_limits(sites, site_capacities)
         n_sites = pairs["site_id"].n_unique()
         workers = config.workers if n_sites >= POOL_FROM_SITES else 1

@@ -21,4 +21,8 @@ class KnapsackConfig(dg.Config):
     time_limit_s: float = Field(default=10.0, gt=0.0, description="Per-site solver time limit (seconds).")
     topup_ratio: float = Field(default=0.1, ge=0.0, le=1.0, description="Value of a top-up lot relative to a minimum-need lot.")
     alternatives: bool = Field(default=False, description="Also compute every other strategy's plan per site.")
+    categories: list[str] = Field(
+        default_factory=list,
+        description="Allocate only these article categories (e.g. [FIBRE] for a per-category batch); empty = all.",
+    )
     workers: int = Field(default=2, ge=1, le=64, description="Processes solving sites in parallel (used from 100 sites on).")
