@@ -54,5 +54,6 @@ def project_env(tmp_path, monkeypatch):
     data.mkdir()
     monkeypatch.setenv("REASSORT_DATA_DIR", str(data))
     monkeypatch.setenv("REASSORT_WAREHOUSE", str(data / "warehouse.duckdb"))
+    (tmp_path / "dagster_home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return data
