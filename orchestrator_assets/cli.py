@@ -272,6 +272,28 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- curve
+def cmd_curve(args: argparse.Namespace) -> int:
+    """The projected stock day by day, for one pair or one article over all its sites."""
+    import polars as pl
+
+    from orchestrator_assets.defs.stock.projection_curves import projection_curve
+    from orchestrator_assets.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()), lock_timeout_s=args.wait)
+    try:
+        curve = projection_curve(warehouse, args.date, args.article, args.site, args.horizon)
+    except (LookupError, FileNotFoundError) as error:
+        print(f"reassort curve: {error}", file=sys.stderr)
+        return 2
+    if args.format == "csv":
+        sys.stdout.write(curve.write_csv())
+    else:
+        with pl.Config(tbl_rows=-1, tbl_cols=-1, tbl_width_chars=160):
+            print(curve)
+    return 0
+
+
 # ---------------------------------------------------------------- status
 def _ranges(keys: Sequence[str]) -> str:
     """['2026-01-01','2026-01-02','2026-01-05'] -> '2026-01-01..2026-01-02, 2026-01-05'."""
@@ -427,6 +449,15 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
     query.add_argument("--wait", type=float, default=10.0, help="seconds to wait while a run holds the warehouse")
     query.set_defaults(handler=cmd_query)
+
+    curve = commands.add_parser("curve", help="projected stock day by day for one pair (or an article over its sites)")
+    curve.add_argument("--date", type=_date, required=True)
+    curve.add_argument("--article", required=True)
+    curve.add_argument("--site", help="one site; without it, the article summed over all its sites")
+    curve.add_argument("--horizon", type=int, default=30, help="days (use the run's stock.horizon_days)")
+    curve.add_argument("--format", default="table", choices=["table", "csv"])
+    curve.add_argument("--wait", type=float, default=10.0)
+    curve.set_defaults(handler=cmd_curve)
 
     status = commands.add_parser("status", help="materialised partitions and last runs")
     status.add_argument("--runs", type=int, default=10)

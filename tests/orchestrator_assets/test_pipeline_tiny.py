@@ -167,3 +167,22 @@ def test_alternatives_are_written_only_when_asked(tiny_run):
     assert query(data, "SELECT DISTINCT status FROM knapsack.site_summary WHERE partition_date = '2026-01-07'") == [("HEURISTIC",)]
     # The default partitions did not ask: no alternatives rows for them.
     assert query(data, "SELECT count(*) FROM knapsack.alternatives WHERE partition_date <> '2026-01-07'")[0][0] == 0
+
+
+def test_projection_curve_on_request_matches_the_stored_summary(tiny_run):
+    from orchestrator_assets.defs.stock.projection_curves import projection_curve
+    from orchestrator_assets.warehouse import Warehouse
+
+    data, _, _ = tiny_run
+    warehouse = Warehouse(path=str(data / "warehouse.duckdb"))
+    day = date(2026, 1, 10)
+    summary = frame(data, "SELECT * FROM stock.stock_projection WHERE partition_date = ? ORDER BY min_projected LIMIT 1", [day]).row(0, named=True)
+    curve = projection_curve(warehouse, day, summary["article_id"], summary["site_id"], horizon_days=30)
+    assert curve.height == 31 and curve["d"].to_list() == list(range(31))
+    assert curve["stock"].min() == pytest.approx(summary["min_projected"])
+    assert curve["stock"][-1] == pytest.approx(summary["end_projected"])
+    summed = projection_curve(warehouse, day, summary["article_id"], None, horizon_days=30)
+    sites = frame(data, "SELECT sum(on_hand) AS s FROM stock.stock_initial WHERE partition_date = ? AND article_id = ?", [day, summary["article_id"]])["s"][0]
+    assert summed["stock"][0] == pytest.approx(sites)
+    with pytest.raises(LookupError, match="no pair"):
+        projection_curve(warehouse, day, "NO_SUCH_ARTICLE")
