@@ -5,7 +5,8 @@ Layers, bottom up:
 - greedy / exact_pulp / lexicographic: the three solvers behind one result type,
   and ``solve(problem, method=...)`` to pick one by name;
 - site_model: SPEC §5 items, constraints, strategies and fallback for one site;
-- laminar_bnb: an exact branch and bound for that site structure (optional fast path);
+- laminar_bnb: an exact branch and bound for that site structure, for both exact
+  strategies (solver "bnb"), with PuLP behind it when it runs out of nodes;
 - alternatives: every strategy's plan side by side;
 - batch: all sites of a partition, optionally over a process pool.
 No dagster import here: the assets call ``solve_site``.

@@ -16,6 +16,8 @@ one critical lot for several cheaper, denser ones.
   relative to that hold). If phase 2 yields nothing, phase 1's plan (which satisfies the
   hold) is returned as TIME_LIMIT_FEASIBLE with an unknown bound. If phase 1 yields
   nothing, its NO_SOLUTION / SOLVER_ERROR is returned for the caller to fall back.
+- ``phase1_plan``: a phase-1 optimum proven elsewhere (the structured branch and bound
+  of laminar_bnb.py, when only its phase 2 ran out of nodes); phase 1 is then skipped.
 """
 
 from __future__ import annotations
@@ -27,15 +29,20 @@ import numpy as np
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
 from solvers.knapsack.problem import KnapsackProblem, KnapsackResult, SolveStatus
 
+#: Relative slack of the phase-2 hold v1.x >= opt1 - HOLD_TOLERANCE x max(1, |opt1|):
+#: solver float noise only (the structured path states the very same hold).
+HOLD_TOLERANCE = 1e-7
+
 
 def solve_lexicographic(
     problem: KnapsackProblem,
     primary_values: np.ndarray,
     solver: ExactSolver = "cbc",
     time_limit_s: float = 10.0,
-    hold_tolerance: float = 1e-7,
+    hold_tolerance: float = HOLD_TOLERANCE,
     min_phase_share: float = 0.1,
     threads: int = 1,
+    phase1_plan: np.ndarray | None = None,
 ) -> KnapsackResult:
     """max v.x over the plans that maximise primary_values.x (see module docstring)."""
     t_start = time.perf_counter()
@@ -46,7 +53,11 @@ def solve_lexicographic(
     build_ms = solve_ms = 0.0
     phase1_status = SolveStatus.OPTIMAL
     x1 = np.zeros(problem.n_items, dtype=np.int64)
-    if keep.any():
+    if phase1_plan is not None:
+        x1 = np.asarray(phase1_plan, dtype=np.int64).copy()
+        if x1.shape != (problem.n_items,) or not problem.is_feasible(x1):
+            raise ValueError("phase1_plan must be a feasible plan over every item")
+    elif keep.any():
         first = solve_exact(
             problem.subproblem(keep).with_values(primary[keep]),
             solver=solver,

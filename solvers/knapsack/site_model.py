@@ -22,13 +22,14 @@ import polars as pl
 
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
 from solvers.knapsack.greedy import solve_greedy
-from solvers.knapsack.laminar_bnb import solve_exact_structured
+from solvers.knapsack.laminar_bnb import solve_exact_structured, solve_lexicographic_structured
 from solvers.knapsack.lexicographic import solve_lexicographic
 from solvers.knapsack.problem import KnapsackProblem, KnapsackResult, SolveStatus
 
 Strategy = Literal["exact", "greedy", "criticite_hybride"]
-#: "cbc" / "highs": PuLP (SPEC §5). "bnb": the structured branch and bound, with CBC
-#: behind it when it cannot prove optimality fast; criticite_hybride runs on CBC then.
+#: "cbc" / "highs": PuLP (SPEC §5). "bnb": the structured branch and bound for both exact
+#: strategies (each criticite_hybride phase too), with PuLP/CBC behind it whenever it
+#: cannot prove optimality within its node budget (laminar_bnb.py).
 SiteSolver = Literal["cbc", "highs", "bnb"]
 STRATEGIES: tuple[str, ...] = ("exact", "greedy", "criticite_hybride")
 
@@ -231,10 +232,15 @@ def solve_model(
                 model.problem, solver=pulp_solver, time_limit_s=time_limit_s, threads=threads
             )
     elif strategy == "criticite_hybride":
-        res = solve_lexicographic(
-            model.problem, model.critical_values, solver=pulp_solver,
-            time_limit_s=time_limit_s, threads=threads,
-        )
+        if solver == "bnb":
+            res = solve_lexicographic_structured(
+                model.problem, model.critical_values, time_limit_s=time_limit_s, threads=threads
+            )
+        else:
+            res = solve_lexicographic(
+                model.problem, model.critical_values, solver=pulp_solver,
+                time_limit_s=time_limit_s, threads=threads,
+            )
     else:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")
     return _with_fallback(model, res)

@@ -14,7 +14,11 @@ from solvers.knapsack import (
     solve_greedy,
     solve_lexicographic,
 )
-from solvers.knapsack.laminar_bnb import laminar_structure, solve_laminar_bnb
+from solvers.knapsack.laminar_bnb import (
+    laminar_structure,
+    solve_laminar_bnb,
+    solve_lexicographic_structured,
+)
 
 
 def hard_mkp(n: int = 120, m: int = 10, seed: int = 0) -> KnapsackProblem:
@@ -124,7 +128,58 @@ def test_every_method_answers_through_the_one_entry_point(mknap1):
     p = mknap1[1].problem
     for method in ("exact", "greedy", "structured"):
         assert p.is_feasible(solve(p, method).x)
-    lex = solve(p, "lexicographic", primary_values=np.ones(p.n_items))
-    assert p.is_feasible(lex.x)
-    with pytest.raises(ValueError, match="primary_values"):
-        solve(p, "lexicographic")
+    for method in ("lexicographic", "structured_lexicographic"):
+        lex = solve(p, method, primary_values=np.ones(p.n_items))
+        assert p.is_feasible(lex.x)
+        with pytest.raises(ValueError, match="primary_values"):
+            solve(p, method)
+
+
+# ---- the structured lexicographic solve (branch and bound, PuLP behind it) ----------
+def _critical_first_problem() -> tuple[KnapsackProblem, np.ndarray]:
+    """Capacity 10: the primary item 0 (weight 10) against items 1 and 2 (weight 5, value 3)."""
+    p = KnapsackProblem.from_rows([1.0, 3.0, 3.0], [1, 1, 1], [([0, 1, 2], [10.0, 5.0, 5.0])], [10.0])
+    return p, np.array([1.0, 0.0, 0.0])
+
+
+def test_structured_lexicographic_holds_the_primary_optimum_by_branch_and_bound_alone():
+    p, primary = _critical_first_problem()
+    res = solve_lexicographic_structured(p, primary)
+    assert res.x.tolist() == [1, 0, 0] and res.status == SolveStatus.OPTIMAL
+    assert res.solver == "bnb" and res.detail.startswith("phase 1 bnb") and "phase 2 bnb" in res.detail
+
+
+def test_structured_hold_allows_the_same_float_slack_as_the_pulp_hold():
+    # item 1 is worth 1e-8 less in the primary objective than item 0: within the hold
+    # tolerance (1e-7), so both paths may swap it in and add item 2.
+    p = KnapsackProblem.from_rows(
+        [1.0, 1.0 - 1e-8, 3.0], [1, 1, 1], [([0, 1, 2], [10.0, 5.0, 5.0])], [10.0]
+    )
+    primary = np.array([1.0, 1.0 - 1e-8, 0.0])
+    bnb, cbc = solve_lexicographic_structured(p, primary), solve_lexicographic(p, primary)
+    assert bnb.x.tolist() == cbc.x.tolist() == [0, 1, 1]
+
+
+def test_structured_lexicographic_hands_phase_two_to_cbc_when_it_runs_out_of_nodes():
+    p, primary = _critical_first_problem()
+    res = solve_lexicographic_structured(p, primary, node_limit=1)
+    assert res.solver == "bnb->cbc" and res.status == SolveStatus.OPTIMAL
+    assert "phase 1 bnb" in res.detail and "phase 2 cbc" in res.detail
+    assert res.x.tolist() == [1, 0, 0]
+
+
+def test_structured_lexicographic_hands_both_phases_to_cbc_when_phase_one_runs_out_of_nodes():
+    # two primary items of weight 6 for a capacity of 10: the LP takes 1.67 of them
+    p = KnapsackProblem.from_rows([2.0, 2.0, 1.0], [1, 1, 1], [([0, 1, 2], [6.0, 6.0, 4.0])], [10.0])
+    primary = np.array([2.0, 2.0, 0.0])
+    res = solve_lexicographic_structured(p, primary, node_limit=1)
+    assert res.solver == "bnb->cbc" and "phases 1 and 2 cbc" in res.detail
+    assert res.objective == pytest.approx(solve_lexicographic(p, primary).objective)
+
+
+def test_structured_lexicographic_without_the_site_structure_is_the_pulp_solve(mknap1):
+    p = mknap1[3].problem
+    primary = np.where(np.arange(p.n_items) % 3 == 0, p.values, 0.0)
+    res = solve(p, "structured_lexicographic", primary_values=primary)
+    assert res.solver == "bnb->cbc" and "no site structure" in res.detail
+    assert res.objective == pytest.approx(solve_lexicographic(p, primary).objective, abs=1e-9)

@@ -74,6 +74,16 @@ def test_every_strategy_respects_every_capacity(site):
 
 @SETTINGS
 @given(sites())
+def test_the_branch_and_bound_respects_every_capacity_in_both_exact_strategies(site):
+    pairs, caps = site
+    for strategy in ("exact", "criticite_hybride"):
+        s = solve_site(pairs, caps, strategy, solver="bnb")
+        assert_within_capacities(s, caps)
+        assert s.summary.status == "OPTIMAL" and s.summary.solver == "bnb"
+
+
+@SETTINGS
+@given(sites())
 def test_lexicographic_mode_never_covers_less_critical_need_than_plain_exact(site):
     """Critical need is measured as criticite_hybride's first objective: the value of the
     high-tier lots of CRITIQUE-level pairs (a lot count could favour plain exact)."""
@@ -85,6 +95,35 @@ def test_lexicographic_mode_never_covers_less_critical_need_than_plain_exact(sit
     crit_hybrid = float(np.dot(model.critical_values, hybrid.x))
     assert crit_hybrid >= crit_exact - 1e-7 * max(1.0, crit_exact)
     assert hybrid.objective <= exact.objective + 1e-7 * max(1.0, exact.objective)
+
+
+@SETTINGS
+@given(sites())
+def test_structured_hybride_never_covers_less_critical_need_than_structured_exact(site):
+    pairs, caps = site
+    model = build_site_model(pairs, caps)
+    exact = solve_model(model, "exact", solver="bnb")
+    hybrid = solve_model(model, "criticite_hybride", solver="bnb")
+    crit_exact = float(np.dot(model.critical_values, exact.x))
+    crit_hybrid = float(np.dot(model.critical_values, hybrid.x))
+    assert crit_hybrid >= crit_exact - 1e-7 * max(1.0, crit_exact)
+    assert hybrid.objective <= exact.objective + 1e-7 * max(1.0, exact.objective)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(sites(max_pairs=40))
+def test_structured_hybride_and_pulp_two_phase_agree_on_random_sites(site):
+    """Same phase-1 value (critical value of the plan) and same total, to 1e-7."""
+    pairs, caps = site
+    model = build_site_model(pairs, caps)
+    bnb = solve_model(model, "criticite_hybride", solver="bnb")
+    cbc = solve_model(model, "criticite_hybride", solver="cbc")
+    assert bnb.solver == "bnb" and bnb.status == cbc.status == "OPTIMAL"
+    assert model.problem.is_feasible(bnb.x)
+    crit_bnb = float(np.dot(model.critical_values, bnb.x))
+    crit_cbc = float(np.dot(model.critical_values, cbc.x))
+    assert crit_bnb == pytest.approx(crit_cbc, rel=1e-7, abs=1e-9)
+    assert bnb.objective == pytest.approx(cbc.objective, rel=1e-7, abs=1e-9)
 
 
 @SETTINGS

@@ -15,6 +15,7 @@ from solvers.knapsack import (
     solve_site,
     solve_sites,
 )
+from solvers.knapsack.site_model import solve_model
 
 ROOMY = SiteCapacities(total=1000.0, categories={"FIBRE": 500.0, "CUIVRE": 400.0})
 
@@ -139,18 +140,30 @@ def test_greedy_ties_go_to_higher_importance_then_to_the_smaller_article_id(site
     assert take(two_lots) == [("A", 1), ("B", 0), ("C", 1)]
 
 
-def test_criticite_hybride_serves_critical_need_first_even_when_less_valuable(site_frame):
+@pytest.mark.parametrize("solver", ["cbc", "bnb"])
+def test_criticite_hybride_serves_critical_need_first_even_when_less_valuable(site_frame, solver):
     pairs = site_frame(
         {"article_id": "CRIT", "level": "CRITIQUE", "unit_volume": 10.0, "stock_min": 1, "stock_max": 1, "u_total": 0.9},
         {"article_id": "D1", "unit_volume": 5.0, "stock_min": 1, "stock_max": 1, "u_total": 0.6},
         {"article_id": "D2", "unit_volume": 5.0, "stock_min": 1, "stock_max": 1, "u_total": 0.6},
     )
     caps = SiteCapacities(total=10.0)
-    exact = solve_site(pairs, caps, "exact")
-    hybrid = solve_site(pairs, caps, "criticite_hybride")
+    exact = solve_site(pairs, caps, "exact", solver)
+    hybrid = solve_site(pairs, caps, "criticite_hybride", solver)
     assert exact.allocation["lots"].to_list() == [0, 1, 1]
     assert hybrid.allocation["lots"].to_list() == [1, 0, 0]
-    assert hybrid.summary.status == "OPTIMAL"
+    assert hybrid.summary.status == "OPTIMAL" and hybrid.summary.solver == solver
+
+
+def test_the_bnb_solver_names_the_method_that_proved_each_hybride_phase(site_frame):
+    pairs = site_frame(
+        {"article_id": "CRIT", "level": "CRITIQUE", "unit_volume": 10.0, "stock_min": 1, "stock_max": 1, "u_total": 0.9},
+        {"article_id": "D1", "unit_volume": 5.0, "stock_min": 1, "stock_max": 1, "u_total": 0.6},
+    )
+    model = build_site_model(pairs, SiteCapacities(total=10.0))
+    alone = solve_model(model, "criticite_hybride", solver="bnb")
+    assert alone.solver == "bnb" and alone.detail.startswith("phase 1 bnb")
+    assert "phase 2 bnb" in alone.detail
 
 
 def test_allocation_rows_carry_lots_quantity_volume_and_value(site_frame):
