@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from orchestrator_assets import project_paths
@@ -318,14 +318,48 @@ def cmd_status(args: argparse.Namespace) -> int:
                 done = instance.get_materialized_partitions(key)
                 shown = _ranges(list(done)) if done else "none"
                 print(f"  {key.to_user_string():<40} {len(done):>4}  {shown}")
-        runs = instance.get_runs(limit=args.runs)
-        if runs:
-            print(f"\nLast {len(runs)} runs:")
-            for run in runs:
-                record = instance.get_run_record_by_id(run.run_id)
-                when = record.create_timestamp.strftime("%Y-%m-%d %H:%M:%S") if record else ""
-                print(f"  {when}  {run.run_id[:8]}  {run.job_name:<20} {run.tags.get('dagster/partition', ''):<12} {run.status.value}")
+        records = instance.get_run_records(limit=args.runs)  # newest first
+        if records:
+            print(f"\nLast {len(records)} runs (newest first):")
+            print(f"  {'created (UTC)':<19}  {'run':<8}  {'job':<20} {'partition(s)':<22} {'outcome':<9} duration")
+            for record in records:
+                print("  " + format_run_line(record))
     return 0
+
+
+def run_partitions_label(tags: dict[str, str]) -> str:
+    """The partition of a run, or the range of a single-run backfill ('' for an unpartitioned run)."""
+    if "dagster/partition" in tags:
+        return tags["dagster/partition"]
+    start, end = tags.get("dagster/asset_partition_range_start"), tags.get("dagster/asset_partition_range_end")
+    if start and end:
+        return start if start == end else f"{start}..{end}"
+    return ""
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def format_run_line(record, now: float | None = None) -> str:
+    """One line of `reassort status` per run: when, id, job, partition(s), outcome, duration.
+
+    Duration is start to end of the run (queueing excluded); a run still going shows its
+    time so far ('so far 12.0 s'), a run not started yet (queued) shows '-'."""
+    run = record.dagster_run
+    when = record.create_timestamp.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    if record.start_time is None:
+        duration = "-"
+    elif record.end_time is not None:
+        duration = format_duration(record.end_time - record.start_time)
+    else:
+        duration = "so far " + format_duration((now or time.time()) - record.start_time)
+    partitions = run_partitions_label(dict(run.tags))
+    return f"{when}  {run.run_id[:8]}  {run.job_name:<20} {partitions:<22} {run.status.value:<9} {duration}"
 
 
 # ---------------------------------------------------------------- plan

@@ -19,8 +19,10 @@ from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
 from orchestrator_assets.defs.kpi.assets import build_kpi_assets
+from orchestrator_assets.defs.report.assets import build_report_assets
 from orchestrator_assets.defs.stock.assets import build_stock_assets
 from orchestrator_assets.defs.urgence.assets import build_urgence_assets
+from orchestrator_assets.defs.validation.checks import build_validation_checks
 from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
 from orchestrator_assets.partitions import daily_partitions, monthly_partitions
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
@@ -37,6 +39,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         *build_stock_assets(daily),
         *build_urgence_assets(daily),
         *build_knapsack_assets(daily),
+        *build_report_assets(daily),
     ]
     warehouse = Warehouse(path=str(warehouse_file))
     daily_job = dg.define_asset_job(
@@ -54,6 +57,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     workflow_jobs, workflow_schedules = build_workflow_definitions(load_workflows(), assets, daily)
     return dg.Definitions(
         assets=[*assets, *kpi_assets],
+        asset_checks=build_validation_checks(daily),
         jobs=[daily_job, monthly_job, *workflow_jobs],
         schedules=[*build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME), *workflow_schedules],
         sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors()],

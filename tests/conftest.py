@@ -49,7 +49,16 @@ def write_handmade_dataset(root: Path, days: list[date]) -> Path:
 
 @pytest.fixture
 def project_env(tmp_path, monkeypatch):
-    """Point the data folder, warehouse and Dagster home at a temporary folder."""
+    """Point the data folder, warehouse and Dagster home at a temporary folder.
+
+    Dagster caches the last job built by `reconstructable(daily_job)` per process; a CLI
+    command is its own process, but tests share one, so the cache is cleared here so that
+    each test's job is built on its own data folder.
+    """
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+
+    ReconstructableJob.get_definition.cache_clear()
+    ReconstructableJob.get_repository_definition.cache_clear()
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("REASSORT_DATA_DIR", str(data))

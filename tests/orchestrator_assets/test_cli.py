@@ -122,3 +122,29 @@ def test_a_writer_gives_up_with_a_clear_error_after_its_timeout(tmp_path):
                 pass
     finally:
         writer.wait()
+
+
+def test_status_run_line_shows_partitions_outcome_and_duration():
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from dagster import DagsterRunStatus
+
+    from orchestrator_assets.cli import format_run_line
+
+    def record(tags, status, start, end):
+        run = SimpleNamespace(run_id="0123456789abcdef", job_name="reassort_daily", tags=tags, status=status)
+        created = datetime(2026, 1, 5, 6, 0, 0, tzinfo=UTC)
+        return SimpleNamespace(dagster_run=run, create_timestamp=created, start_time=start, end_time=end)
+
+    done = format_run_line(record({"dagster/partition": "2026-01-04"}, DagsterRunStatus.SUCCESS, 100.0, 119.14))
+    assert done.startswith("2026-01-05 06:00:00  01234567  reassort_daily")
+    assert "2026-01-04" in done and "SUCCESS" in done and done.endswith("19.1 s")
+    ranged = format_run_line(record(
+        {"dagster/asset_partition_range_start": "2026-01-01", "dagster/asset_partition_range_end": "2026-01-03"},
+        DagsterRunStatus.FAILURE, 0.0, 125.0,
+    ))
+    assert "2026-01-01..2026-01-03" in ranged and "FAILURE" in ranged and ranged.endswith("2 min 05 s")
+    assert format_run_line(record({}, DagsterRunStatus.QUEUED, None, None)).endswith("QUEUED    -")
+    going = format_run_line(record({}, DagsterRunStatus.STARTED, 100.0, None), now=112.0)
+    assert going.endswith("so far 12.0 s")

@@ -13,10 +13,11 @@ class KnapsackConfig(dg.Config):
         default="criticite_hybride",
         description="criticite_hybride: critical minimum need first, then total value; exact: total value; greedy.",
     )
-    solver: Literal["cbc", "highs", "bnb"] = Field(
-        default="cbc",
-        description="MILP solver through PuLP (cbc, highs), or bnb: our exact branch and bound for the site "
-        "structure, CBC behind it when it runs out of nodes (exact strategy only).",
+    solver: Literal["bnb", "cbc", "highs"] = Field(
+        default="bnb",
+        description="bnb: our exact branch and bound for the site structure (both exact strategies; CBC takes "
+        "over when it runs out of nodes; ~1.4 ms/site against ~41 ms for CBC); cbc or highs: the general MILP "
+        "through PuLP (the cross-check).",
     )
     time_limit_s: float = Field(default=10.0, gt=0.0, description="Per-site solver time limit (seconds).")
     topup_ratio: float = Field(default=0.1, ge=0.0, le=1.0, description="Value of a top-up lot relative to a minimum-need lot.")
@@ -25,4 +26,8 @@ class KnapsackConfig(dg.Config):
         default_factory=list,
         description="Allocate only these article categories (e.g. [FIBRE] for a per-category batch); empty = all.",
     )
-    workers: int = Field(default=2, ge=1, le=64, description="Processes solving sites in parallel (used from 100 sites on).")
+    workers: int = Field(
+        default=1, ge=1, le=64,
+        description="Processes solving sites in parallel (from 100 sites on). With bnb one process is faster "
+        "up to ~2,000 sites: each spawned worker costs ~2.5 s of start-up.",
+    )

@@ -1,0 +1,141 @@
+"""Cost of the VALIDATION_FINALE checks in a daily run of the `large` profile.
+
+    uv run python bench/bench_checks.py                          # generates large, 30 days, into /tmp
+    uv run python bench/bench_checks.py --data /tmp/val/large --date 2026-01-30
+
+Steps: (1) generate (unless --data), (2) load raw.movements (and the reference tables it is
+checked against) for the history-window days before the measured day in one single-run
+backfill, as `reassort run` does for a first day (their raw checks run day by day too,
+reported separately), (3) time `import great_expectations` + building
+every suite (once per process), (4) run the whole daily job for the measured day in process
+and split its step times between the check ops (`validate_*`) and the assets. In process,
+steps run one after another, so the step times add up to the run.
+Peer: the run without checks is the sum of the asset steps (the check ops are separate steps).
+"""
+
+import argparse
+import datetime as dt
+import resource
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import dagster as dg
+
+from data_generation.field_service import generate
+from orchestrator_assets.definitions import build_definitions
+from orchestrator_assets.defs.ingest.source_files import available_extract_dates
+from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
+    seconds = {}
+    for event in result.all_events:
+        if event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and event.step_key:
+            data = event.event_specific_data
+            duration = getattr(data, "duration_ms", None)
+            if duration is not None:
+                seconds[event.step_key] = duration / 1000
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="large")
+    parser.add_argument("--data", type=Path, help="an existing data folder (default: generate one)")
+    parser.add_argument("--days", type=int, default=30, help="days to generate (the history window is the days before the last)")
+    parser.add_argument("--date", type=dt.date.fromisoformat, help="the day measured (default: the last extract)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folder (warehouse) for inspection")
+    args = parser.parse_args(argv)
+
+    scratch = Path(tempfile.mkdtemp(prefix="reassort_bench_checks_"))
+    data = args.data
+    if data is None:
+        data = scratch / "data"
+        started = time.perf_counter()
+        generate(args.profile, dt.date(2026, 1, 1), args.days, data, seed=7, fmt="parquet")
+        print(f"generated {args.profile}, {args.days} days, in {time.perf_counter() - started:.1f} s")
+    days = available_extract_dates(data)
+    day = args.date or days[-1]
+    window = [d for d in days if d < day]
+    try:
+        defs = build_definitions(data, scratch / "warehouse.duckdb")
+        job = defs.resolve_job_def(DAILY_JOB_NAME)
+        instance = dg.DagsterInstance.ephemeral()
+        run_config = {**execution_config("in_process"), **QUIET}
+
+        # (3) The one-off cost of GX in a process: import + every suite.
+        started = time.perf_counter()
+        from orchestrator_assets.defs.validation.suites import gx_runtime
+
+        gx_runtime()
+        gx_build = time.perf_counter() - started
+        print(f"great_expectations import + {len(gx_runtime().suites)} suites: {gx_build:.1f} s (once per process)")
+
+        # (2) The history window's raw tables, in one run (raw checks run day by day).
+        if window:
+            # What `reassort run` preloads for a first day: the movements and the tables they are checked against.
+            raw_keys = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians", "movements")]
+            started = time.perf_counter()
+            preload = job.execute_in_process(
+                instance=instance,
+                run_config=run_config,
+                asset_selection=raw_keys,
+                tags={
+                    "dagster/asset_partition_range_start": window[0].isoformat(),
+                    "dagster/asset_partition_range_end": window[-1].isoformat(),
+                },
+            )
+            wall = time.perf_counter() - started
+            steps = step_seconds(preload)
+            checks = sum(s for key, s in steps.items() if key.startswith("validate_"))
+            print(
+                f"history window {window[0]} .. {window[-1]} ({len(window)} days, raw movements + references): {wall:.1f} s, "
+                f"raw checks {checks:.1f} s ({checks / wall:.0%}), success={preload.success}"
+            )
+
+        # (4) The measured daily run.
+        started = time.perf_counter()
+        result = job.execute_in_process(
+            partition_key=day.isoformat(), instance=instance, run_config=run_config, raise_on_error=False
+        )
+        wall = time.perf_counter() - started
+        steps = step_seconds(result)
+        checks = {key: s for key, s in steps.items() if key.startswith("validate_")}
+        assets = {key: s for key, s in steps.items() if not key.startswith("validate_")}
+        print(f"\ndaily run {day}: success={result.success}, wall {wall:.1f} s, {len(steps)} steps, peak RSS {peak_mb():,.0f} MB")
+        print(f"  asset steps {sum(assets.values()):6.1f} s")
+        print(f"  check steps {sum(checks.values()):6.1f} s  = {sum(checks.values()) / wall:.1%} of the run "
+              f"({len(checks)} check ops, {len(result.get_asset_check_evaluations())} checks)")
+        print("\n  slowest check ops:")
+        for key, seconds in sorted(checks.items(), key=lambda item: -item[1])[:10]:
+            print(f"    {key:<44} {seconds:6.2f} s")
+        print("  slowest asset steps:")
+        for key, seconds in sorted(assets.items(), key=lambda item: -item[1])[:6]:
+            print(f"    {key:<44} {seconds:6.2f} s")
+        per_kind: dict[str, float] = defaultdict(float)
+        for evaluation in result.get_asset_check_evaluations():
+            seconds = evaluation.metadata.get("seconds")
+            if seconds is not None and evaluation.check_name in ("within_capacity", "whole_lots", "zero_rate_share", "critique_jump"):
+                per_kind[evaluation.check_name] += seconds.value
+        print("  cross-table checks: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in per_kind.items()))
+        failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
+        print(f"  failed checks: {failed or 'none'}")
+        if args.keep:
+            print(f"\nwarehouse kept: {scratch / 'warehouse.duckdb'}")
+    finally:
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,430 @@
+"""Great Expectations suites of every table the pipeline reads or writes, declared once.
+
+A `TableSuite` lists what a table must look like: its columns with their types, which may be
+null, their ranges and label sets, its key, and ordered column pairs. The input suites are
+derived from the ingestion contracts (defs/ingest/table_contracts.py, SPEC §2), so a rule is
+written in one place; the output suites follow SPEC §7. Each rule belongs to one named
+Dagster check (`schema`, `key_unique`, `values_in_range`, `class_labels`,
+`projection_consistency`): one GX validation per table and partition evaluates every rule,
+and its results are grouped back into those checks.
+
+GX runs on pandas frames backed by Arrow (`to_pandas(use_pyarrow_extension_array=True)`:
+zero-copy, and an integer column with nulls stays an integer column, which the NumPy
+conversion would turn into float64). Column types are then checked as the Python type of
+the Arrow dtype (`str`, `int`, `float`, `date`, `bool`: the contract's own words), on the
+dtype, not value by value.
+
+great_expectations takes ~7 s to import on the 2-core machine, so it is imported on first
+use, and its ephemeral context with every suite is built once per process (`gx_runtime`).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import polars as pl
+
+from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, TableContract
+from orchestrator_assets.defs.validation.check_results import CheckOutcome
+from solvers.abc import ABC_CLASSES
+from solvers.forecasting import FORECAST_METHODS
+from solvers.knapsack.problem import SolveStatus
+from solvers.knapsack.site_model import STRATEGIES
+from solvers.urgency import LEVELS, URGENCY_CLASSES
+
+if TYPE_CHECKING:
+    from great_expectations.expectations import Expectation
+
+ColumnType = Literal["str", "int", "float", "date", "bool"]
+
+# The checks the GX rules are grouped into (Dagster check names).
+SCHEMA = "schema"
+KEY_UNIQUE = "key_unique"
+VALUES_IN_RANGE = "values_in_range"
+CLASS_LABELS = "class_labels"
+PROJECTION_CONSISTENCY = "projection_consistency"
+
+CHECK_DESCRIPTIONS = {
+    SCHEMA: "Columns and types as declared (inputs: exactly the SPEC §2 contract's columns); required columns "
+    "have no null.",
+    KEY_UNIQUE: "One row per key.",
+    VALUES_IN_RANGE: "Values within their SPEC ranges and label sets.",
+    CLASS_LABELS: "Every class is one of the 12 SPEC §4 labels (level_ABC), none is null.",
+    PROJECTION_CONSISTENCY: "days_to_min <= days_to_stockout when both are set (SPEC §6); the projected minimum "
+    "is not above the stock on hand, at the lead time or at the end of the horizon.",
+}
+
+
+@dataclass(frozen=True)
+class ColumnRule:
+    """A column: its type, whether it may be null, its range or label set.
+
+    `check` names the check its range / label set (and, for a non-nullable column, its
+    not-null rule when `null_in_check` is set) belongs to.
+    """
+
+    name: str
+    type: ColumnType
+    nullable: bool = False
+    min_value: float | None = None
+    strict_min: bool = False
+    max_value: float | None = None
+    value_set: tuple[str, ...] | None = None
+    check: str = VALUES_IN_RANGE
+    null_in_check: bool = False
+
+
+@dataclass(frozen=True)
+class PairRule:
+    """`high` >= `low` on every row where both are set."""
+
+    high: str
+    low: str
+    check: str
+
+
+@dataclass(frozen=True)
+class TableSuite:
+    schema: str
+    table: str
+    columns: tuple[ColumnRule, ...]
+    key: tuple[str, ...] = ()
+    #: inputs: the table has exactly these columns; outputs: at least these (site_summary
+    #: has a use_/capacity_ column pair per category).
+    exact_columns: bool = False
+    pairs: tuple[PairRule, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+    @property
+    def asset_path(self) -> list[str]:
+        return [self.schema, self.table]
+
+    def check_names(self) -> list[str]:
+        """The checks this suite's rules belong to, in a stable order."""
+        names = [check for check, _, _ in expectation_rules(self)]
+        return list(dict.fromkeys(names))
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def input_suite(contract: TableContract) -> TableSuite:
+    """The suite of raw.<stem>, read off its ingestion contract (SPEC §2)."""
+    columns = tuple(
+        ColumnRule(
+            name=column.name,
+            type=column.type,
+            nullable=column.nullable,
+            min_value=column.min_inclusive if column.min_inclusive is not None else column.min_exclusive,
+            strict_min=column.min_exclusive is not None,
+            value_set=column.domain,
+        )
+        for column in contract.columns
+    )
+    pairs = (PairRule(*contract.not_below, check=VALUES_IN_RANGE),) if contract.not_below else ()
+    return TableSuite("raw", contract.stem, columns, key=contract.key, exact_columns=True, pairs=pairs)
+
+
+INPUT_SUITES: tuple[TableSuite, ...] = tuple(input_suite(contract) for contract in ALL_TABLES)
+
+# --------------------------------------------------------------------------- outputs (SPEC §7)
+
+PAIR = ("site_id", "article_id")
+_SITE = ColumnRule("site_id", "str")
+_ARTICLE = ColumnRule("article_id", "str")
+_UNIT = {"min_value": 0.0, "max_value": 1.0}
+_CLASS = ColumnRule("class", "str", value_set=URGENCY_CLASSES, check=CLASS_LABELS, null_in_check=True)
+_STATUSES = tuple(status.value for status in SolveStatus)
+
+OUTPUT_SUITES: tuple[TableSuite, ...] = (
+    TableSuite(
+        "stock", "stock_initial",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("on_hand", "int", min_value=0),
+            ColumnRule("stock_min", "int", min_value=0),
+            ColumnRule("stock_max", "int", min_value=0),
+            ColumnRule("lead_time_days", "int", min_value=0),
+            ColumnRule("lot_size", "int", min_value=1),
+        ),
+        key=PAIR,
+        pairs=(PairRule("stock_max", "stock_min", VALUES_IN_RANGE),),
+    ),
+    TableSuite(
+        "stock", "consumption_forecast",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("method", "str", value_set=FORECAST_METHODS),
+            ColumnRule("rate", "float", min_value=0),
+            ColumnRule("planned_days", "int", min_value=0),
+        ),
+        key=PAIR,
+    ),
+    TableSuite(
+        "stock", "stock_projection",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("on_hand", "float", min_value=0),
+            ColumnRule("stock_min", "int", min_value=0),
+            ColumnRule("lead_time_days", "int", min_value=0),
+            ColumnRule("days_to_min", "int", nullable=True, min_value=0),
+            ColumnRule("days_to_stockout", "int", nullable=True, min_value=0),
+            ColumnRule("min_projected", "float"),
+            ColumnRule("end_projected", "float"),
+            ColumnRule("projected_at_lead_time", "float"),
+        ),
+        key=PAIR,
+        pairs=(
+            PairRule("days_to_stockout", "days_to_min", PROJECTION_CONSISTENCY),
+            PairRule("on_hand", "min_projected", PROJECTION_CONSISTENCY),
+            PairRule("end_projected", "min_projected", PROJECTION_CONSISTENCY),
+            PairRule("projected_at_lead_time", "min_projected", PROJECTION_CONSISTENCY),
+        ),
+    ),
+    TableSuite("urgence", "urgency_temporal", (_SITE, _ARTICLE, ColumnRule("u_temporal", "float", **_UNIT)), key=PAIR),
+    TableSuite(
+        "urgence", "urgency_quantitative", (_SITE, _ARTICLE, ColumnRule("u_quantitative", "float", **_UNIT)), key=PAIR
+    ),
+    # U = w_t U_t + w_q U_q: at least 0; its top depends on the weights, which are parameters.
+    TableSuite("urgence", "urgency_total", (_SITE, _ARTICLE, ColumnRule("u_total", "float", min_value=0)), key=PAIR),
+    TableSuite(
+        "urgence", "abc_classification",
+        (
+            _ARTICLE,
+            ColumnRule("consumption_value", "float", min_value=0),
+            ColumnRule("abc", "str", value_set=ABC_CLASSES),
+        ),
+        key=("article_id",),
+    ),
+    TableSuite(
+        "urgence", "urgency_classification",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("u_total", "float", min_value=0),
+            ColumnRule("level", "str", value_set=LEVELS),
+            ColumnRule("abc", "str", value_set=ABC_CLASSES),
+            _CLASS,
+        ),
+        key=PAIR,
+    ),
+    TableSuite(
+        "knapsack", "allocation",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("category", "str"),
+            ColumnRule("level", "str", value_set=LEVELS),
+            _CLASS,
+            ColumnRule("lots", "int", min_value=0),
+            ColumnRule("quantity", "int", min_value=0),
+            ColumnRule("volume", "float", min_value=0),
+            ColumnRule("value", "float", min_value=0),
+            ColumnRule("strategy", "str", value_set=STRATEGIES),
+            ColumnRule("status", "str", value_set=_STATUSES),
+        ),
+        key=PAIR,
+    ),
+    TableSuite(
+        "knapsack", "site_summary",
+        (
+            _SITE,
+            ColumnRule("strategy", "str", value_set=STRATEGIES),
+            ColumnRule("status", "str", value_set=_STATUSES),
+            ColumnRule("objective", "float", min_value=0),
+            ColumnRule("bound", "float", nullable=True),
+            ColumnRule("gap", "float", nullable=True, min_value=0),
+            ColumnRule("volume_used", "float", min_value=0),
+            ColumnRule("capacity_total", "float", min_value=0, strict_min=True),
+            ColumnRule("solve_ms", "float", min_value=0),
+        ),
+        key=("site_id",),
+    ),
+    TableSuite(
+        "knapsack", "alternatives",
+        (
+            _SITE,
+            ColumnRule("strategy", "str", value_set=STRATEGIES),
+            ColumnRule("chosen", "bool"),
+            ColumnRule("value", "float", min_value=0),
+            ColumnRule("volume", "float", min_value=0),
+        ),
+        key=("site_id", "strategy"),
+    ),
+)
+
+TABLE_SUITES: dict[str, TableSuite] = {suite.name: suite for suite in (*INPUT_SUITES, *OUTPUT_SUITES)}
+
+
+# --------------------------------------------------------------------------- suite -> GX
+
+
+def expectation_rules(suite: TableSuite) -> Iterator[tuple[str, str, tuple[str, dict[str, Any]]]]:
+    """(check, rule label, (GX expectation class name, kwargs)) for every rule of the suite.
+
+    Plain data, so that the rules can be listed (and tested) without importing GX.
+    """
+    names = [column.name for column in suite.columns]
+    if suite.exact_columns:
+        yield SCHEMA, f"columns are exactly {names}", ("ExpectTableColumnsToMatchSet", {"column_set": names, "exact_match": True})
+    else:
+        for name in names:
+            yield SCHEMA, f"column {name} exists", ("ExpectColumnToExist", {"column": name})
+    for column in suite.columns:
+        yield SCHEMA, f"{column.name} is of type {column.type}", (
+            "ExpectColumnValuesToBeOfType", {"column": column.name, "type_": column.type},
+        )
+        if not column.nullable:
+            yield column.check if column.null_in_check else SCHEMA, f"{column.name} is not null", (
+                "ExpectColumnValuesToNotBeNull", {"column": column.name},
+            )
+    if len(suite.key) == 1:
+        yield KEY_UNIQUE, f"{suite.key[0]} is unique", ("ExpectColumnValuesToBeUnique", {"column": suite.key[0]})
+    elif suite.key:
+        yield KEY_UNIQUE, f"({', '.join(suite.key)}) is unique", (
+            "ExpectCompoundColumnsToBeUnique", {"column_list": list(suite.key)},
+        )
+    for column in suite.columns:
+        if column.min_value is not None or column.max_value is not None:
+            bounds = []
+            if column.min_value is not None:
+                bounds.append(f"{column.name} {'>' if column.strict_min else '>='} {column.min_value:g}")
+            if column.max_value is not None:
+                bounds.append(f"{column.name} <= {column.max_value:g}")
+            yield column.check, " and ".join(bounds), (
+                "ExpectColumnValuesToBeBetween",
+                {
+                    "column": column.name,
+                    "min_value": column.min_value,
+                    "max_value": column.max_value,
+                    "strict_min": column.strict_min,
+                },
+            )
+        if column.value_set is not None:
+            shown = list(column.value_set) if len(column.value_set) <= 6 else f"the {len(column.value_set)} labels"
+            yield column.check, f"{column.name} in {shown}", (
+                "ExpectColumnValuesToBeInSet", {"column": column.name, "value_set": list(column.value_set)},
+            )
+    for pair in suite.pairs:
+        yield pair.check, f"{pair.high} >= {pair.low} where both are set", (
+            "ExpectColumnPairValuesAToBeGreaterThanB",
+            {"column_A": pair.high, "column_B": pair.low, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
+        )
+
+
+@dataclass(frozen=True)
+class GxRuntime:
+    """The ephemeral GX context, one whole-dataframe batch definition, and every suite."""
+
+    context: Any
+    batch_definition: Any
+    suites: dict[str, Any]
+
+
+@functools.cache
+def gx_runtime() -> GxRuntime:
+    """Build (once per process) the GX context and the suites of TABLE_SUITES."""
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    context = gx.get_context(
+        mode="ephemeral",
+        project_config=DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False),
+        ),
+    )
+    batch_definition = (
+        context.data_sources.add_pandas("reassort_frames")
+        .add_dataframe_asset("table_partition")
+        .add_batch_definition_whole_dataframe("whole_partition")
+    )
+    suites = {}
+    for name, table_suite in TABLE_SUITES.items():
+        suite = gx.ExpectationSuite(name=name)
+        for check, label, (kind, kwargs) in expectation_rules(table_suite):
+            expectation: Expectation = getattr(gxe, kind)(**kwargs, meta={"check": check, "rule": label})
+            suite.add_expectation(expectation)
+        suites[name] = context.suites.add(suite)
+    return GxRuntime(context, batch_definition, suites)
+
+
+# --------------------------------------------------------------------------- frame -> outcomes
+
+
+def validate_frame(suite: TableSuite, frame: pl.DataFrame, sample_rows: int = 10) -> list[CheckOutcome]:
+    """Evaluate every rule of `suite` on one partition's rows; one outcome per check."""
+    runtime = gx_runtime()
+    batch = runtime.batch_definition.get_batch(
+        batch_parameters={"dataframe": frame.to_pandas(use_pyarrow_extension_array=True)}
+    )
+    result = batch.validate(
+        runtime.suites[suite.name],
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_rows},
+    )
+    by_check: dict[str, list[Any]] = {check: [] for check in suite.check_names()}
+    for expectation_result in result.results:
+        by_check[expectation_result.expectation_config.meta["check"]].append(expectation_result)
+    return [_outcome(check, results, frame, sample_rows) for check, results in by_check.items()]
+
+
+def _outcome(check: str, results: list[Any], frame: pl.DataFrame, sample_rows: int) -> CheckOutcome:
+    rules: dict[str, int] = {}
+    notes: list[str] = []
+    samples: list[pl.DataFrame] = []
+    failing = 0
+    for expectation_result in results:
+        if expectation_result.success:
+            continue
+        label = expectation_result.expectation_config.meta["rule"]
+        info = expectation_result.result or {}
+        exception = expectation_result.exception_info or {}
+        if exception.get("raised_exception"):
+            message = (exception.get("exception_message") or "").splitlines()[0][:200]
+            rules[label] = frame.height
+            notes.append(f"{label}: could not be evaluated ({message})")
+            failing += frame.height
+        elif "unexpected_count" in info:
+            count = int(info["unexpected_count"] or 0)
+            rules[label] = count
+            failing += count
+            examples = [_plain(value) for value in (info.get("partial_unexpected_list") or [])[:3]]
+            notes.append(f"{label}: {count} rows (e.g. {examples})")
+            indexes = [int(index) for index in (info.get("partial_unexpected_index_list") or []) if _is_int(index)]
+            if indexes:
+                samples.append(frame[indexes].select(pl.lit(label).alias("rule"), pl.all()))
+        else:  # table level: column set, column type, column missing
+            rules[label] = frame.height
+            failing += frame.height
+            observed = info.get("observed_value")
+            mismatched = (info.get("details") or {}).get("mismatched")
+            notes.append(f"{label}: observed {mismatched or observed}")
+    sample = pl.concat(samples, how="diagonal_relaxed").head(sample_rows) if samples else None
+    if not rules:
+        return CheckOutcome(check, True, 0, frame.height, f"ok: {len(results)} rules on {frame.height} rows")
+    detail = f"{failing} failing of {frame.height} rows: " + "; ".join(notes)
+    return CheckOutcome(check, False, failing, frame.height, detail, sample, rules)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) or (hasattr(value, "__index__") and not isinstance(value, bool))
+
+
+def _plain(value: object) -> object:
+    """NumPy / pandas scalars as plain Python values, for a readable detail."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_plain(item) for item in value)
+    item = getattr(value, "item", None)
+    return item() if callable(item) else value
