@@ -94,7 +94,7 @@ def run_partitions(
             f"{' ...' if len(missing) > 5 else ''}; partitions available: {span} "
             f"(from the extract folders of {project_paths.data_dir()})"
         )
-    run_config = run_config_for(overrides, defs.assets or [])
+    run_config = run_config_for(overrides, [*(defs.assets or []), *(defs.asset_checks or [])])
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     run_config.update(execution_config(executor))
     failures = 0

@@ -37,7 +37,11 @@ def execution_config(executor: str) -> dict:
                 "config": {
                     "multiprocess": {
                         "max_concurrent": 2,
-                        "start_method": {"forkserver": {"preload_modules": ["orchestrator_assets.definitions"]}},
+                        "start_method": {
+                            # great_expectations too: its import (5-10 s) would otherwise be paid by
+                            # every check step.
+                            "forkserver": {"preload_modules": ["orchestrator_assets.definitions", "great_expectations"]}
+                        },
                     }
                 }
             }

@@ -17,6 +17,7 @@ from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
+from orchestrator_assets.defs.validation.config import ValidationConfig
 
 CONFIG_TAG = "reassort/config"
 
@@ -25,6 +26,7 @@ PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "stock": StockConfig,
     "urgence": UrgenceConfig,
     "knapsack": KnapsackConfig,
+    "validation": ValidationConfig,
 }
 
 # Parameters one module takes from another unless set explicitly: the ABC window is the
@@ -90,10 +92,13 @@ def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dic
 def run_config_for(
     overrides: Mapping[str, Mapping[str, object]], assets: Iterable[dg.AssetsDefinition]
 ) -> dict[str, object]:
-    """Dagster run config giving each group's overrides to every asset op of that group."""
+    """Dagster run config giving each group's overrides to every asset op (or check op) of that group.
+
+    Assets carry the group as an asset tag, check ops as an op tag."""
     ops: dict[str, object] = {}
     for assets_def in assets:
         groups = {(tags or {}).get(CONFIG_TAG) for tags in assets_def.tags_by_key.values()}
+        groups.add((assets_def.op.tags or {}).get(CONFIG_TAG))
         group = next((name for name in groups if name in overrides), None)
         if group is not None:
             ops[assets_def.op.name] = {"config": dict(overrides[group])}

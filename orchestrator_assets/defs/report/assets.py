@@ -31,9 +31,7 @@ from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.partitions import TIMEZONE
 from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
-from solvers.planned_demand import planned_demand
-from solvers.projection import projection_series
-from solvers.receipts import receipts
+from orchestrator_assets.defs.stock.projection_curves import curves_from_inputs
 
 GROUP = "report"
 REPORT_KEY = dg.AssetKey([GROUP, "daily_report"])
@@ -128,16 +126,7 @@ def urgent_curves(
     frames: dict[str, pl.DataFrame], urgent: pl.DataFrame, partition_date: date, horizon_days: int
 ) -> pl.DataFrame:
     """S_0..S_H of the urgent pairs from the partition's stored inputs, as stock/stock_projection built them."""
-    pairs = (
-        frames["stock.stock_initial"]
-        .join(frames["stock.consumption_forecast"], on=["site_id", "article_id"], how="left")
-        .with_columns(pl.col("rate").fill_null(0.0))
-    )
-    plan = planned_demand(
-        frames["raw.planned_interventions"], frames["raw.technicians"], frames["raw.bom"], partition_date
-    )
-    arriving = receipts(frames["raw.purchase_orders"], partition_date, horizon_days)
-    return projection_series(pairs, plan, arriving, horizon_days, subset=urgent.select("site_id", "article_id"))
+    return curves_from_inputs(frames, partition_date, horizon_days, urgent)
 
 
 def curves_match_projection(curves: pl.DataFrame, urgent: pl.DataFrame) -> bool:

@@ -6,6 +6,7 @@ same partition's warehouse inputs with the same solver (solvers.projection.proje
 so it matches the summary exactly (same rates, plan and receipts).
 """
 
+from collections.abc import Mapping
 from datetime import date
 
 import polars as pl
@@ -16,8 +17,41 @@ from solvers.projection import projection_series
 from solvers.receipts import receipts
 
 
-def _partition(warehouse: Warehouse, table: str, day: date, columns: str = "* EXCLUDE (partition_date, run_id)") -> pl.DataFrame:
-    return warehouse.read(f"SELECT {columns} FROM {table} WHERE partition_date = ?", [day])
+def _partition(warehouse: Warehouse, table: str, day: date) -> pl.DataFrame:
+    return warehouse.read(f"SELECT * EXCLUDE (partition_date, run_id) FROM {table} WHERE partition_date = ?", [day])
+
+
+INPUT_TABLES = (
+    "stock.stock_initial",
+    "stock.consumption_forecast",
+    "raw.planned_interventions",
+    "raw.technicians",
+    "raw.bom",
+    "raw.purchase_orders",
+)
+
+
+def curves_from_inputs(
+    frames: Mapping[str, pl.DataFrame],
+    day: date,
+    horizon_days: int,
+    subset: pl.DataFrame,
+    by_article: bool = False,
+) -> pl.DataFrame:
+    """S_0..S_H of the `subset` pairs from one partition's stored inputs (`frames` keyed by
+    INPUT_TABLES), exactly as stock/stock_projection built them."""
+    pairs = frames["stock.stock_initial"].join(
+        frames["stock.consumption_forecast"].select("site_id", "article_id", "rate"),
+        on=["site_id", "article_id"],
+        how="left",
+    ).with_columns(pl.col("rate").fill_null(0.0))
+    plan = planned_demand(
+        frames["raw.planned_interventions"], frames["raw.technicians"], frames["raw.bom"], day
+    )
+    arriving = receipts(frames["raw.purchase_orders"], day, horizon_days)
+    return projection_series(
+        pairs, plan, arriving, horizon_days, subset=subset.select("site_id", "article_id"), by_article=by_article
+    )
 
 
 def projection_curve(
@@ -26,27 +60,15 @@ def projection_curve(
     """(site_id, article_id, d, date, stock) for one pair, or (article_id, d, date, stock) summed
     over the sites of the article when site_id is None. Raises LookupError when the partition
     or the pair is not in the warehouse."""
-    pairs = _partition(warehouse, "stock.stock_initial", day).join(
-        _partition(warehouse, "stock.consumption_forecast", day, "site_id, article_id, rate"),
-        on=["site_id", "article_id"],
-        how="left",
-    ).with_columns(pl.col("rate").fill_null(0.0))
-    if pairs.is_empty():
+    frames = {table: _partition(warehouse, table, day) for table in INPUT_TABLES}
+    stock = frames["stock.stock_initial"]
+    if stock.is_empty():
         raise LookupError(f"no stock partition {day} in the warehouse: run `reassort run --date {day}` first")
-    chosen = pairs.filter(pl.col("article_id") == article_id)
+    chosen = stock.filter(pl.col("article_id") == article_id)
     if site_id is not None:
         chosen = chosen.filter(pl.col("site_id") == site_id)
     if chosen.is_empty():
         where = f"site {site_id}, " if site_id else ""
         raise LookupError(f"no pair ({where}article {article_id}) in the stock of {day}")
-    plan = planned_demand(
-        _partition(warehouse, "raw.planned_interventions", day),
-        _partition(warehouse, "raw.technicians", day),
-        _partition(warehouse, "raw.bom", day),
-        day,
-    )
-    arriving = receipts(_partition(warehouse, "raw.purchase_orders", day), day, horizon_days)
-    curve = projection_series(
-        pairs, plan, arriving, horizon_days, subset=chosen.select("site_id", "article_id"), by_article=site_id is None
-    )
+    curve = curves_from_inputs(frames, day, horizon_days, chosen, by_article=site_id is None)
     return curve.with_columns((pl.lit(day) + pl.duration(days=pl.col("d"))).alias("date"))
