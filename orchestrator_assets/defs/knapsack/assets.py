@@ -66,6 +66,30 @@ def capacity_use(summary: pl.DataFrame) -> dict[str, float]:
     return {key: round(value, 4) for key, value in use.items()}
 
 
+def solve_in_batches(
+    pairs: pl.DataFrame, limits: dict, config: KnapsackConfig, workers: int, progress, batches: int = 10
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """solve_sites over about a tenth of the sites at a time, logging progress (sites done,
+    elapsed) so a long partition can be followed in the UI and the terminal."""
+    started = time.perf_counter()
+    sites = sorted(pairs["site_id"].unique().to_list())
+    size = max(1, -(-len(sites) // batches))
+    allocations, summaries = [], []
+    for first in range(0, len(sites), size):
+        chunk = pairs.filter(pl.col("site_id").is_in(sites[first : first + size]))
+        allocation, summary = solve_sites(
+            chunk, limits, strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
+            topup_ratio=config.topup_ratio, workers=workers,
+        )
+        allocations.append(allocation)
+        summaries.append(summary)
+        done = min(first + size, len(sites))
+        progress(f"{done}/{len(sites)} sites solved, {time.perf_counter() - started:.1f} s")
+    if not allocations:
+        return solve_sites(pairs, limits, strategy=config.strategy, solver=config.solver, workers=1)
+    return pl.concat(allocations, how="diagonal_relaxed"), pl.concat(summaries, how="diagonal_relaxed")
+
+
 def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     @dg.multi_asset(
         partitions_def=partitions_def,
@@ -124,9 +148,9 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
             f"knapsack {partition_date}: {n_sites} sites, {pairs.height} pairs, strategy {config.strategy}, "
             f"solver {config.solver}, {workers} worker(s)"
         )
-        allocation, summary = solve_sites(
-            pairs, limits, strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
-            topup_ratio=config.topup_ratio, workers=workers,
+        allocation, summary = solve_in_batches(
+            pairs, limits, config, workers, lambda line: context.log.info(f"knapsack {partition_date}: {line}"),
+            batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
         )
         elapsed = time.perf_counter() - started
         context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
