@@ -4,17 +4,17 @@ Two implementations of the same formulas, on purpose:
 
 - :func:`rate_of_series` is the readable reference: plain Python over one dense
   series ``x_1..x_N``, written line by line from the SPEC. Tests use it as the oracle.
-- :func:`forecast_rates` is the production path: one numba kernel over the sparse
+- :func:`forecast_rates` is the production path: numba kernels over the sparse
   consumption events of every pair (CSR arrays, see :mod:`solvers.grouped_arrays`).
-  It performs the same floating-point operations in the same order as the reference,
-  so both give bit-identical rates, and never builds a dense pairs x N matrix
+  They perform the same floating-point operations in the same order as the reference,
+  so both give bit-identical rates, and never build a dense pairs x N matrix
   (300k pairs x 182 days would be 440 MB of mostly zeros).
 
-Why the kernel may skip zero days for some methods without changing a single bit:
+Why a kernel may skip zero days for some methods without changing a single bit:
 ``mean`` adds zeros (``s + 0.0 == s``); ``croston``/``sba`` only touch z and p on
-demand days, and ``q`` at a demand day is exactly the gap since the previous one.
-``ses`` and ``tsb`` decay on every zero day, so their kernel walks t = 1..N with a
-pointer into the pair's events.
+demand days, and ``q`` at a demand day is exactly the gap since the previous one
+(:func:`_event_walk_kernel`). ``ses`` and ``tsb`` decay on every zero day, so their
+kernel walks t = 1..N for blocks of pairs at once (:func:`_daily_walk_kernel`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,13 @@ import numba
 import numpy as np
 import polars as pl
 
-from solvers.grouped_arrays import GroupedArrays, group_events, index_pairs
+from solvers.grouped_arrays import (
+    GroupedArrays,
+    PairLookup,
+    group_events,
+    index_pairs,
+    kernel_array,
+)
 
 FORECAST_METHODS: tuple[str, ...] = ("mean", "ses", "croston", "sba", "tsb")
 
@@ -114,17 +120,17 @@ def rate_of_series(x: np.ndarray, method: str, alpha: float = 0.1, beta: float =
 
 
 @numba.njit(cache=True)
-def _rates_kernel(
+def _event_walk_kernel(
     starts: np.ndarray,
     days: np.ndarray,
     values: np.ndarray,
     n_days: int,
     method: int,
     alpha: float,
-    beta: float,
 ) -> np.ndarray:
-    """One pass per pair over its demand days (``days`` in 1..n_days, increasing,
-    ``values`` > 0); the arithmetic mirrors :func:`rate_of_series` operation by operation."""
+    """``mean``, ``croston`` and ``sba``: one pass per pair over its demand days only
+    (``days`` in 1..n_days, increasing, ``values`` > 0); the arithmetic mirrors
+    :func:`rate_of_series` operation by operation."""
     n_pairs = len(starts) - 1
     out = np.zeros(n_pairs, dtype=np.float64)
     for g in range(n_pairs):
@@ -137,20 +143,7 @@ def _rates_kernel(
             for k in range(lo, hi):
                 total += values[k]
             out[g] = total / n_days
-        elif method == _SES:
-            level = 0.0
-            k = lo
-            if days[k] == 1:
-                level = values[k]
-                k += 1
-            for t in range(2, n_days + 1):
-                v = 0.0
-                if k < hi and days[k] == t:
-                    v = values[k]
-                    k += 1
-                level = level + alpha * (v - level)
-            out[g] = level
-        elif method == _CROSTON or method == _SBA:
+        else:  # _CROSTON or _SBA
             z = values[lo]
             p = float(days[lo])
             for k in range(lo + 1, hi):
@@ -161,23 +154,85 @@ def _rates_kernel(
             if method == _SBA:
                 rate = (1.0 - alpha / 2.0) * rate
             out[g] = rate
-        else:  # _TSB
-            total = 0.0
-            for k in range(lo, hi):
-                total += values[k]
-            count = hi - lo
-            z = total / count
-            pr = count / n_days
-            k = lo
-            for t in range(1, n_days + 1):
-                if k < hi and days[k] == t:
-                    pr = pr + beta * (1.0 - pr)
-                    z = z + alpha * (values[k] - z)
-                    k += 1
-                else:
-                    pr = pr + beta * (0.0 - pr)
-            out[g] = pr * z
     return out
+
+
+#: Pairs walked together by :func:`_daily_walk_kernel`: its day buffer is
+#: (N + 1) x LANES floats, 187 kB for N = 182, which stays in the L2 cache.
+LANES = 128
+
+
+@numba.njit(cache=True)
+def _daily_walk_kernel(
+    starts: np.ndarray,
+    days: np.ndarray,
+    values: np.ndarray,
+    n_days: int,
+    method: int,
+    alpha: float,
+    beta: float,
+) -> np.ndarray:
+    """``ses`` and ``tsb``, which update on every day t = 1..N, zero days included.
+
+    Pairs with demand are taken LANES at a time: their events are scattered into a
+    small day x lane buffer, then each day updates all lanes in one loop, which the
+    compiler turns into SIMD instructions (a pointer walk per pair is one long chain of
+    dependent scalar operations). Each lane still performs exactly the operations of
+    :func:`rate_of_series` in the same order; a zero day differs from a demand day only
+    by which value is selected, so the rates are the same bits.
+    """
+    n_pairs = len(starts) - 1
+    out = np.zeros(n_pairs, dtype=np.float64)  # no demand: 0 for both methods
+    with_demand = np.flatnonzero(starts[1:] > starts[:-1])
+    x = np.zeros((n_days + 1, LANES), dtype=np.float64)  # row t holds day t (row 0 unused)
+    level = np.zeros(LANES, dtype=np.float64)  # ses level, or tsb pr
+    z = np.zeros(LANES, dtype=np.float64)  # tsb demand size
+    for first in range(0, len(with_demand), LANES):
+        block = with_demand[first : first + LANES]
+        level[:] = 0.0
+        z[:] = 0.0
+        for lane in range(len(block)):
+            lo = starts[block[lane]]
+            hi = starts[block[lane] + 1]
+            for k in range(lo, hi):
+                x[days[k], lane] = values[k]
+            if method == _SES:
+                level[lane] = x[1, lane]  # l = x_1
+            else:
+                total = 0.0
+                for k in range(lo, hi):
+                    total += values[k]
+                z[lane] = total / (hi - lo)  # mean of the nonzero x_t
+                level[lane] = (hi - lo) / n_days  # their share
+        if method == _SES:
+            for t in range(2, n_days + 1):
+                _ses_day(level, x[t], alpha)
+            for lane in range(len(block)):
+                out[block[lane]] = level[lane]
+        else:
+            for t in range(1, n_days + 1):
+                _tsb_day(level, z, x[t], alpha, beta)
+            for lane in range(len(block)):
+                out[block[lane]] = level[lane] * z[lane]
+        for lane in range(len(block)):  # clear the buffer for the next block
+            for k in range(starts[block[lane]], starts[block[lane] + 1]):
+                x[days[k], lane] = 0.0
+    return out
+
+
+@numba.njit(cache=True)
+def _ses_day(level: np.ndarray, x_t: np.ndarray, alpha: float) -> None:
+    for lane in range(len(level)):
+        level[lane] = level[lane] + alpha * (x_t[lane] - level[lane])
+
+
+@numba.njit(cache=True)
+def _tsb_day(pr: np.ndarray, z: np.ndarray, x_t: np.ndarray, alpha: float, beta: float) -> None:
+    for lane in range(len(pr)):
+        v = x_t[lane]
+        pr[lane] = pr[lane] + beta * ((1.0 if v > 0.0 else 0.0) - pr[lane])
+        updated = z[lane] + alpha * (v - z[lane])
+        z[lane] = updated if v > 0.0 else z[lane]
 
 
 def rates_from_events(
@@ -185,14 +240,14 @@ def rates_from_events(
 ) -> np.ndarray:
     """Rates of every group of ``events`` (day index 1..history_days, values > 0)."""
     check_forecast_parameters(method, alpha, beta)
-    return _rates_kernel(
-        events.starts,
-        events.keys,
-        events.values,
-        int(history_days),
-        _METHOD_CODE[method],
-        float(alpha),
-        float(beta),
+    code = _METHOD_CODE[method]
+    if code in (_SES, _TSB):
+        return _daily_walk_kernel(
+            events.starts, events.keys, events.values, int(history_days), code,
+            float(alpha), float(beta),
+        )  # fmt: skip
+    return _event_walk_kernel(
+        events.starts, events.keys, events.values, int(history_days), code, float(alpha)
     )
 
 
@@ -207,23 +262,34 @@ def consumption_events(
     ``indexed_pairs``: site_id, article_id, pair_idx (see :func:`index_pairs`).
 
     Movements of other types, outside the window, or of pairs not in ``indexed_pairs``
-    are dropped; several movements of one pair on one day are summed.
+    are dropped; several movements of one pair on one day are summed in row order (a
+    null quantity counts as 0, as in a sum aggregation).
     """
+    lookup = PairLookup.of(indexed_pairs)
     origin = partition_date - timedelta(days=history_days)  # day t = 0
-    daily = (
+    rows = (
         movements.lazy()
         .filter(
             (pl.col("movement_type") == CONSUMPTION)
             & (pl.col("date") > origin)
             & (pl.col("date") <= partition_date)
         )
-        .join(indexed_pairs.lazy(), on=["site_id", "article_id"], how="inner")
-        .group_by("pair_idx", t=(pl.col("date") - pl.lit(origin)).dt.total_days())
-        .agg(pl.col("quantity").sum())
-        .filter(pl.col("quantity") > 0)
+        .select(
+            lookup.pair_code(),
+            t=(pl.col("date") - pl.lit(origin)).dt.total_days(),
+            quantity=pl.col("quantity").cast(pl.Float64).fill_null(0.0),
+        )
         .collect()
     )
-    return group_events(daily, "pair_idx", "t", "quantity", indexed_pairs.height)
+    return group_events(
+        lookup.positions(rows.get_column("pair_code")),
+        kernel_array(rows.get_column("t"), np.int64),
+        kernel_array(rows.get_column("quantity"), np.float64),
+        indexed_pairs.height,
+        first_key=1,
+        last_key=history_days,
+        positive_only=True,
+    )
 
 
 def forecast_rates(

@@ -94,7 +94,11 @@ def planned_demand(
             on="intervention_type",
             how="inner",
         )
-        .group_by("site_id", "article_id", "d")
+        # Sorted first and grouped in order: the sum of a (site, article, day) adds its
+        # contributions in one fixed order, so the result is the same to the last bit on
+        # every run (a threaded join alone gives a different order each time).
+        .sort("site_id", "article_id", "d", "technician_id", "intervention_type")
+        .group_by("site_id", "article_id", "d", maintain_order=True)
         .agg(
             quantity=(
                 pl.col("count").cast(pl.Float64) * pl.col("efficiency_factor")

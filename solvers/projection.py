@@ -21,7 +21,13 @@ import numba
 import numpy as np
 import polars as pl
 
-from solvers.grouped_arrays import GroupedArrays, group_events, index_pairs, kernel_array
+from solvers.grouped_arrays import (
+    GroupedArrays,
+    PairLookup,
+    group_events,
+    index_pairs,
+    kernel_array,
+)
 from solvers.planned_demand import PlannedDemand
 
 PAIR_COLUMNS = ("site_id", "article_id", "on_hand", "stock_min", "lead_time_days", "rate")
@@ -183,18 +189,22 @@ def _prepare(
     plan_days = 0 if planned.plan_end is None else min(planned.plan_end, horizon_days)
     planned_sites = pl.Series(sorted(planned.planned_sites), dtype=pl.String)
     indexed = indexed.with_columns(uses_plan=pl.col("site_id").is_in(planned_sites.implode()))
-    keys = indexed.select("site_id", "article_id", "pair_idx").lazy()
+    lookup = PairLookup.of(indexed)
 
     def events(table: pl.DataFrame, last_day: int) -> GroupedArrays:
-        daily = (
-            table.lazy()
-            .filter((pl.col("d") >= 1) & (pl.col("d") <= last_day))
-            .join(keys, on=["site_id", "article_id"], how="inner")
-            .group_by("pair_idx", "d")
-            .agg(pl.col("quantity").sum())
-            .collect()
+        rows = table.select(  # a null day is dropped and a null quantity adds 0, as before
+            lookup.pair_code(),
+            pl.col("d").cast(pl.Int64).fill_null(0),
+            pl.col("quantity").cast(pl.Float64).fill_null(0.0),
         )
-        return group_events(daily, "pair_idx", "d", "quantity", indexed.height)
+        return group_events(
+            lookup.positions(rows.get_column("pair_code")),
+            kernel_array(rows.get_column("d"), np.int64),
+            kernel_array(rows.get_column("quantity"), np.float64),
+            indexed.height,
+            first_key=1,
+            last_key=last_day,
+        )
 
     def column(name: str, dtype: type) -> np.ndarray:
         return kernel_array(indexed.get_column(name), dtype)

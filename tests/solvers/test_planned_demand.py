@@ -122,3 +122,32 @@ def test_output_schema_and_order():
 def test_plan_dated_on_or_before_d_is_a_contract_violation():
     with pytest.raises(ValueError, match="after the partition date"):
         planned_demand(plan((0, "T1", "RACCO", 1)), TECHNICIANS, BOM, D)
+
+
+def test_planned_quantities_are_the_same_to_the_last_bit_on_every_run():
+    import random
+    from datetime import date as _date, timedelta as _timedelta
+
+    import polars as _pl
+
+    from solvers.planned_demand import planned_demand as _planned
+
+    rng = random.Random(7)
+    day = _date(2026, 3, 2)
+    technicians = _pl.DataFrame(
+        {"technician_id": [f"T{i}" for i in range(40)], "site_id": [f"V{i % 8}" for i in range(40)],
+         "efficiency_factor": [rng.uniform(0.7, 1.4) for _ in range(40)], "active": [True] * 40}
+    )
+    bom = _pl.DataFrame(
+        {"intervention_type": [f"I{i % 6}" for i in range(60)], "article_id": [f"A{i}" for i in range(60)],
+         "quantity": [rng.choice([0.5, 1.0, 1.3, 2.0]) for _ in range(60)]}
+    )
+    plan = _pl.DataFrame(
+        {"date": [day + _timedelta(days=rng.randint(1, 5)) for _ in range(3000)],
+         "technician_id": [f"T{rng.randrange(40)}" for _ in range(3000)],
+         "intervention_type": [f"I{rng.randrange(6)}" for _ in range(3000)],
+         "count": [rng.randint(0, 3) for _ in range(3000)]}
+    ).unique(["date", "technician_id", "intervention_type"])
+    first = _planned(plan, technicians, bom, day).quantities
+    for _ in range(10):
+        assert _planned(plan.sample(fraction=1.0, shuffle=True, seed=_), technicians, bom, day).quantities.equals(first)
