@@ -40,6 +40,20 @@ the final plan is checked with ``is_feasible``. Worst-case time is exponential, 
 search stops after ``node_limit`` nodes and says it did not prove optimality; then
 ``solve_exact_structured`` / ``solve_lexicographic_structured`` hand the problem (or
 the phase that did not close) to PuLP/CBC, the general path.
+
+Behind the search, exact DPs (laminar_dp.py): real sites have plateaus of near-equal
+value per weight (U = 0 pairs worth 0.01 x importance weight, top-up lots 0.1 x that,
+shared unit_volume x lot_size), where the LP bound exceeds the integer optimum by a
+fraction of one small lot while exponentially many fillings tie, so the search proves
+nothing within its budget (138 of 1,000 sites of the generated `large` partition).
+When a search runs out of nodes: (1) reduced-cost fixing at the root (for each item,
+the LP bound with one lot more / less than its LP count; <= incumbent + tolerance fixes
+that side, since the LP value is concave in one item's count; the phase-2 hold is left
+out of this bound, which keeps it valid), then the exact DP over the weight grid on the
+items left free; (2) else the DP on the whole problem; (3) else PuLP. The phase-2 DP
+maximises (critical value, value) lexicographically, i.e. with hold = opt1 exactly,
+inside the hold opt1 - 1e-7 x max(1, opt1) that PuLP states; its plan is accepted only
+if it meets that hold. ``DP_WORK_LIMIT < 0`` turns the DP fallbacks off.
 """
 
 from __future__ import annotations
@@ -51,6 +65,8 @@ import numba
 import numpy as np
 
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
+from solvers.knapsack.laminar_dp import WORK_LIMIT as DP_WORK_LIMIT
+from solvers.knapsack.laminar_dp import lexicographic_dp
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE, solve_lexicographic
 from solvers.knapsack.problem import (
     CAPACITY_TOLERANCE,
@@ -66,6 +82,8 @@ OBJECTIVE_TOLERANCE = 1e-11
 #: CBC solve); beyond it the caller falls back to PuLP. The benchmark sites need ~300
 #: nodes (median), ~3,500 at the 99th percentile; ~1 site in 2,500 needs more.
 NODE_LIMIT = 30_000
+#: Beyond this many items the node budget shrinks in proportion (see ``_search``).
+LARGE_SITE_ITEMS = 1_000
 
 
 @dataclass(frozen=True)
@@ -502,12 +520,127 @@ def _search(
     caps = s.group_capacity.astype(np.float64) + CAPACITY_TOLERANCE
     x0 = np.zeros(cand.size, dtype=np.int64) if x_start is None else x_start[cand]
     start = _greedy_start(v, w, u, g, total, caps, np.ascontiguousarray(x0, dtype=np.int64))
+    # a node costs O(items): on large sites (depots, ~8,000 items) the budget is cut in
+    # proportion, so that a search that will not close costs about what it does on ~1,000
+    if cand.size > LARGE_SITE_ITEMS:
+        node_limit = min(node_limit, max(1_000, node_limit * LARGE_SITE_ITEMS // cand.size))
     xs, _, nodes, proven = _branch_and_bound(
         v, w, u, g, float(total), caps, v1, c_order, float(hold), start,
         OBJECTIVE_TOLERANCE, node_limit,
     )
     x[cand] = xs
     return _Search(x, int(nodes), bool(proven))
+
+
+@numba.njit(cache=True)
+def _reduced_cost_fixing(v, w, u, group, total_cap, group_cap, cut):
+    """Box [lo, hi] holding every plan of value > cut: for each item, the LP bound of the
+    root with that item pushed one lot above (below) its LP count; when it is <= cut, the
+    item cannot go there in a plan above cut (the LP value is concave in one item's
+    count), so its box shrinks to the LP side. Items in v-per-weight order."""
+    n = v.shape[0]
+    lo = np.zeros(n, dtype=np.int64)
+    hi = u.copy()
+    m = group_cap.shape[0]
+    scratch = np.empty(m)
+    take = np.zeros(n)
+    take2 = np.zeros(n)
+    rem_group = group_cap.copy()
+    _lp(v, w, lo, hi, group, total_cap, rem_group, scratch, take)
+    new_lo = lo.copy()
+    new_hi = hi.copy()
+    for i in range(n):
+        f = np.int64(np.floor(take[i]))
+        frac = take[i] > f
+        if f + 1 <= u[i]:
+            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, f + 1, u[i])
+            if b <= cut:
+                new_hi[i] = f
+        top = f if frac else f - 1
+        if top >= 0:
+            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, 0, top)
+            if b <= cut:
+                new_lo[i] = top + 1
+    return new_lo, new_hi
+
+
+def _core_dp(
+    values: np.ndarray,
+    upper: np.ndarray,
+    s: LaminarStructure,
+    x_inc: np.ndarray,
+    primary: np.ndarray | None = None,
+    hold: float = -np.inf,
+) -> tuple[np.ndarray, str] | None:
+    """After a search ran out of nodes with incumbent ``x_inc``: reduced-cost fixing at
+    the root (the hold left out: a valid bound), then the exact DP on the items left
+    free (the core). Returns (plan, how) or None when it does not apply (or when
+    DP_WORK_LIMIT < 0: the DP fallbacks are off, the search hands over to PuLP)."""
+    if DP_WORK_LIMIT < 0:
+        return None
+    if np.any(s.weight <= 0) or np.any((values < 0) & (upper > 0)):
+        return None
+    p1 = np.zeros_like(values) if primary is None else primary
+    if np.any(p1 < 0):
+        return None
+    best = float(np.dot(values, x_inc))
+    cut = best + OBJECTIVE_TOLERANCE * max(1.0, abs(best))
+    cand = np.flatnonzero((values > 0) | (p1 > 0))
+    cand = cand[upper[cand] > 0]
+    if primary is not None and np.any(values[cand] <= 0):
+        return None
+    ratio = values[cand] / s.weight[cand]
+    cand = cand[np.lexsort((cand, -ratio))]
+    total = (s.total_capacity if np.isfinite(s.total_capacity) else 1e300) + CAPACITY_TOLERANCE
+    caps = s.group_capacity.astype(np.float64) + CAPACITY_TOLERANCE
+    lo_k, hi_k = _reduced_cost_fixing(
+        values[cand], s.weight[cand], upper[cand].astype(np.int64), s.group[cand], float(total), caps, cut
+    )
+    if np.any(lo_k > hi_k):
+        return x_inc, "reduced-cost fixing"  # no plan above the incumbent
+    lo = np.zeros(values.shape[0], dtype=np.int64)
+    hi = np.zeros(values.shape[0], dtype=np.int64)
+    lo[cand], hi[cand] = lo_k, hi_k
+    base_w = s.weight * lo
+    rest_total = s.total_capacity - float(base_w.sum())
+    rest_groups = np.array(
+        [s.group_capacity[g] - float(base_w[s.group == g].sum()) for g in range(s.group_capacity.shape[0])]
+    )
+    if rest_total < -CAPACITY_TOLERANCE or np.any(rest_groups < -CAPACITY_TOLERANCE):
+        return x_inc, "reduced-cost fixing"
+    free = hi - lo
+    if primary is None:
+        x = lexicographic_dp(
+            s.weight, s.group, np.maximum(rest_groups, 0.0), max(rest_total, 0.0), free,
+            values, np.zeros_like(values), DP_WORK_LIMIT,
+        )
+    else:
+        x = lexicographic_dp(
+            s.weight, s.group, np.maximum(rest_groups, 0.0), max(rest_total, 0.0), free,
+            primary, values, DP_WORK_LIMIT,
+        )
+    if x is None:
+        return None
+    x = x + lo
+    if primary is not None and float(np.dot(primary, x)) < hold:
+        return None
+    return (x if float(np.dot(values, x)) >= best else x_inc), f"reduced-cost fixing, DP on {int(np.sum(free > 0))} items"
+
+
+def _dp_search(
+    p_values: np.ndarray, upper: np.ndarray, s: LaminarStructure, q_values: np.ndarray | None = None
+) -> _Search | None:
+    """The exact DP of laminar_dp.py (lexicographic on (p, q)) as a proven search, or
+    None when it does not apply (weights off its grid, negative values, too large)."""
+    if np.any(s.weight <= 0):
+        return None
+    q = np.zeros_like(p_values) if q_values is None else q_values
+    if np.any((p_values < 0) & (upper > 0)) or np.any((q < 0) & (upper > 0)):
+        return None
+    x = lexicographic_dp(
+        s.weight, s.group, s.group_capacity, s.total_capacity, upper, p_values, q, DP_WORK_LIMIT
+    )
+    return None if x is None else _Search(x, 0, True)
 
 
 def solve_laminar_bnb(
@@ -523,8 +656,20 @@ def solve_laminar_bnb(
         raise ValueError("problem does not have the total + disjoint categories structure")
     t1 = time.perf_counter()
     found = _search(problem.values, problem.upper, s, node_limit)
+    detail = f"{found.nodes} nodes"
+    if not found.proven:
+        core = _core_dp(problem.values, problem.upper, s, found.x)
+        if core is not None:
+            found, detail = _Search(core[0], found.nodes, True), f"node limit {found.nodes - 1}, then {core[1]}"
+    if not found.proven:
+        dp = _dp_search(np.maximum(problem.values, 0.0), problem.upper, s)
+        if dp is not None:
+            # the DP value is the optimum: keep whichever plan reaches it (float noise)
+            better = problem.objective(dp.x) >= problem.objective(found.x)
+            found = _Search(dp.x if better else found.x, found.nodes, True)
+            detail = f"node limit {found.nodes - 1}, then DP"
     t2 = time.perf_counter()
-    return _result(problem, found, (t1 - t0) * 1e3, (t2 - t1) * 1e3, f"{found.nodes} nodes")
+    return _result(problem, found, (t1 - t0) * 1e3, (t2 - t1) * 1e3, detail)
 
 
 def _result(
@@ -584,20 +729,45 @@ def solve_lexicographic_bnb(
             group_capacity=s.group_capacity, total_capacity=s.total_capacity,
         )
         found = _search(primary[keep], problem.upper[keep], sub, node_limit)
+        detail1 = f"{found.nodes} nodes"
+        if not found.proven:
+            core = _core_dp(primary[keep], problem.upper[keep], sub, found.x)
+            if core is not None:
+                found = _Search(core[0], found.nodes, True)
+                detail1 = f"node limit {found.nodes - 1}, then {core[1]}"
+        if not found.proven:
+            dp = _dp_search(primary[keep], problem.upper[keep], sub)
+            if dp is not None:
+                better = np.dot(primary[keep], dp.x) >= np.dot(primary[keep], found.x)
+                found = _Search(dp.x if better else found.x, found.nodes, True)
+                detail1 = f"node limit {found.nodes - 1}, then DP"
         x1[keep] = found.x
         phase1 = _Search(x1, found.nodes, found.proven)
+    else:
+        detail1 = "0 nodes"
     t2 = time.perf_counter()
     first = _result(
-        problem.with_values(primary), phase1, (t1 - t0) * 1e3, (t2 - t1) * 1e3,
-        f"{phase1.nodes} nodes",
+        problem.with_values(primary), phase1, (t1 - t0) * 1e3, (t2 - t1) * 1e3, detail1
     )
     if first.status != SolveStatus.OPTIMAL:
         return first, None
     opt1 = float(np.dot(primary, x1))
     hold = opt1 - hold_tolerance * max(1.0, abs(opt1)) if opt1 > 0 else -np.inf
     found = _search(problem.values, problem.upper, s, node_limit, primary, hold, x1)
+    detail2 = f"{found.nodes} nodes"
+    if not found.proven:
+        core = _core_dp(problem.values, problem.upper, s, found.x, primary, hold)
+        if core is not None:
+            found = _Search(core[0], found.nodes, True)
+            detail2 = f"node limit {found.nodes - 1}, then {core[1]}"
+    if not found.proven:
+        dp = _dp_search(primary, problem.upper, s, problem.values)
+        if dp is not None and float(np.dot(primary, dp.x)) >= hold:
+            better = problem.objective(dp.x) >= problem.objective(found.x)
+            found = _Search(dp.x if better else found.x, found.nodes, True)
+            detail2 = f"node limit {found.nodes - 1}, then lexicographic DP"
     t3 = time.perf_counter()
-    second = _result(problem, found, 0.0, (t3 - t2) * 1e3, f"{found.nodes} nodes")
+    second = _result(problem, found, 0.0, (t3 - t2) * 1e3, detail2)
     if second.has_plan and opt1 > 0 and float(np.dot(primary, second.x)) < hold - 1e-9 * max(1.0, opt1):
         second = KnapsackResult(
             np.zeros(problem.n_items, dtype=np.int64), 0.0, float("nan"), float("nan"),

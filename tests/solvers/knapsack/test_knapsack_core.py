@@ -14,6 +14,7 @@ from solvers.knapsack import (
     solve_greedy,
     solve_lexicographic,
 )
+from solvers.knapsack import laminar_bnb
 from solvers.knapsack.laminar_bnb import (
     laminar_structure,
     solve_laminar_bnb,
@@ -160,7 +161,8 @@ def test_structured_hold_allows_the_same_float_slack_as_the_pulp_hold():
     assert bnb.x.tolist() == cbc.x.tolist() == [0, 1, 1]
 
 
-def test_structured_lexicographic_hands_phase_two_to_cbc_when_it_runs_out_of_nodes():
+def test_structured_lexicographic_hands_phase_two_to_cbc_when_it_runs_out_of_nodes(monkeypatch):
+    monkeypatch.setattr(laminar_bnb, "DP_WORK_LIMIT", -1)  # no DP behind the search
     p, primary = _critical_first_problem()
     res = solve_lexicographic_structured(p, primary, node_limit=1)
     assert res.solver == "bnb->cbc" and res.status == SolveStatus.OPTIMAL
@@ -168,7 +170,8 @@ def test_structured_lexicographic_hands_phase_two_to_cbc_when_it_runs_out_of_nod
     assert res.x.tolist() == [1, 0, 0]
 
 
-def test_structured_lexicographic_hands_both_phases_to_cbc_when_phase_one_runs_out_of_nodes():
+def test_structured_lexicographic_hands_both_phases_to_cbc_when_phase_one_runs_out_of_nodes(monkeypatch):
+    monkeypatch.setattr(laminar_bnb, "DP_WORK_LIMIT", -1)  # no DP behind the search
     # two primary items of weight 6 for a capacity of 10: the LP takes 1.67 of them
     p = KnapsackProblem.from_rows([2.0, 2.0, 1.0], [1, 1, 1], [([0, 1, 2], [6.0, 6.0, 4.0])], [10.0])
     primary = np.array([2.0, 2.0, 0.0])
