@@ -872,7 +872,10 @@ def solve_lexicographic_structured(
     detail = f"{why}; {phases} {pulp_res.solver}" + (f": {pulp_res.detail}" if pulp_res.detail else "")
     if (
         phase1_plan is not None
-        and second.has_plan
+        # NO_SOLUTION here is the node limit with its incumbent in x, already checked
+        # feasible and meeting the hold (SOLVER_ERROR otherwise); has_plan would be
+        # False for it, which dropped the incumbent for phase 1's bare plan
+        and (second.has_plan or second.status == SolveStatus.NO_SOLUTION)
         and pulp_res.status != SolveStatus.OPTIMAL
         and second.objective > pulp_res.objective
     ):
