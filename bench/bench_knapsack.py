@@ -32,7 +32,7 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 import polars as pl
 
-from solvers.knapsack import SiteCapacities, build_site_model, solve_site, solve_sites
+from solvers.knapsack import SiteCapacities, build_site_model, solve_sites
 from solvers.knapsack.site_model import plan_from_result, solve_model
 
 CAPACITIES = SiteCapacities(total=120.0, categories={"FIBRE": 50.0, "CUIVRE": 40.0})

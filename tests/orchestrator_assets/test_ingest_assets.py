@@ -4,7 +4,6 @@ from datetime import date
 
 import dagster as dg
 import duckdb
-import pytest
 
 from orchestrator_assets.definitions import build_definitions
 from orchestrator_assets.jobs import DAILY_JOB_NAME

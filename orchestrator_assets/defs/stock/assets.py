@@ -15,7 +15,7 @@ import polars as pl
 from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.config import StockConfig
-from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, read_history_window
+from orchestrator_assets.defs.stock.history_window import history_window_dep, read_history_window
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.warehouse import Warehouse
@@ -25,7 +25,6 @@ from solvers.projection import project_stock, stock_initial
 from solvers.receipts import receipts
 
 GROUP = "stock"
-DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
 COMMON = module_asset_args(GROUP, "STOCK", {"polars", "duckdb", "numba"})
 
 
@@ -65,14 +64,7 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             "technicians": raw_input("technicians"),
             "bom": raw_input("bom"),
         },
-        deps=[
-            dg.AssetDep(
-                MOVEMENTS_KEY,
-                partition_mapping=dg.TimeWindowPartitionMapping(
-                    start_offset=-(DEFAULT_HISTORY_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
-                ),
-            )
-        ],
+        deps=[history_window_dep()],
         description="Daily consumption rate of each pair from its CONSUMPTION history over D-N+1..D "
         "(mean, ses, croston, sba or tsb; default sba), and how many horizon days the intervention plan covers.",
         **COMMON,

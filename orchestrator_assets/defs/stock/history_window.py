@@ -18,9 +18,22 @@ import polars as pl
 from orchestrator_assets.defs.ingest.assets import known_ids, load_validated
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
 from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
+from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.warehouse import Warehouse
 
 MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
+DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
+
+
+def history_window_dep() -> dg.AssetDep:
+    """The lineage of an asset that reads the history window: raw/movements of D-N+1..D with
+    the default N (a run with another stock.history_days reads its own window through SQL)."""
+    return dg.AssetDep(
+        MOVEMENTS_KEY,
+        partition_mapping=dg.TimeWindowPartitionMapping(
+            start_offset=-(DEFAULT_HISTORY_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
+        ),
+    )
 WINDOW_COLUMNS = ["date", "site_id", "article_id", "movement_type", "quantity"]
 
 

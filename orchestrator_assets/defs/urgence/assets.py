@@ -18,7 +18,7 @@ import polars as pl
 from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.ingest.resources import InputFiles
-from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, read_history_window
+from orchestrator_assets.defs.stock.history_window import history_window_dep, read_history_window
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.warehouse import Warehouse
@@ -104,7 +104,7 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         key=[GROUP, "abc_classification"],
         partitions_def=partitions_def,
         ins={"articles": raw_input("articles")},
-        deps=[dg.AssetDep(MOVEMENTS_KEY, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-181, end_offset=0, allow_nonexistent_upstream_partitions=True))],
+        deps=[history_window_dep()],
         description="ABC class of each article by consumption value (quantity consumed over the history window, all "
         "sites, times unit cost): A up to 80 % of the cumulated value, B up to 95 %, C beyond.",
         **COMMON,
