@@ -66,7 +66,9 @@ import numpy as np
 
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
 from solvers.knapsack.laminar_dp import WORK_LIMIT as DP_WORK_LIMIT
+from solvers.knapsack.core_dp import core_dp
 from solvers.knapsack.laminar_dp import lexicographic_dp
+from solvers.knapsack.laminar_lp import _child_bound, _lp, _lp_in_order
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE, solve_lexicographic
 from solvers.knapsack.problem import (
     CAPACITY_TOLERANCE,
@@ -82,6 +84,8 @@ OBJECTIVE_TOLERANCE = 1e-11
 #: CBC solve); beyond it the caller falls back to PuLP. The benchmark sites need ~300
 #: nodes (median), ~3,500 at the 99th percentile; ~1 site in 2,500 needs more.
 NODE_LIMIT = 30_000
+#: Node budget of the search that finds an incumbent for the core DP's reduced problem.
+HEURISTIC_NODES = 500
 #: Beyond this many items the node budget shrinks in proportion (see ``_search``).
 LARGE_SITE_ITEMS = 1_000
 
@@ -138,81 +142,6 @@ def laminar_structure(problem: KnapsackProblem) -> LaminarStructure | None:
 
 
 # ---- kernels: items in value-per-weight order, weights > 0, a box lo <= x <= hi -------
-
-
-@numba.njit(cache=True)
-def _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
-    """LP optimum of v over the free ranges hi - lo under the remaining capacities:
-    the fractional greedy in item order. take[j] gets the lots of j above lo[j]
-    (fractional for at most one item per tight constraint). Items with v <= 0 stay out."""
-    for g in range(rem_group.shape[0]):
-        scratch[g] = rem_group[g]
-    n = v.shape[0]
-    for i in range(n):
-        take[i] = 0.0
-    b = 0.0
-    rt = rem_total
-    for i in range(n):
-        if rt <= 0.0:
-            break
-        r = hi[i] - lo[i]
-        if r <= 0 or v[i] <= 0.0:
-            continue
-        g = group[i]
-        room = rt
-        if g >= 0 and scratch[g] < room:
-            room = scratch[g]
-        if room <= 0.0:
-            continue
-        vol = r * w[i]
-        if vol > room:
-            vol = room
-            t = room / w[i]
-        else:
-            t = float(r)
-        take[i] = t
-        b += t * v[i]
-        rt -= vol
-        if g >= 0:
-            scratch[g] -= vol
-    return b
-
-
-@numba.njit(cache=True)
-def _primary_lp(v1, w, lo, hi, group, c_order, rem_total, rem_group, scratch, take):
-    """LP maximum of v1 over the free ranges of the primary items, greedy in c_order
-    (v1-per-weight order); take[j] as in ``_lp``, for primary items only."""
-    for g in range(rem_group.shape[0]):
-        scratch[g] = rem_group[g]
-    b = 0.0
-    rt = rem_total
-    for k in range(c_order.shape[0]):
-        take[c_order[k]] = 0.0
-    for k in range(c_order.shape[0]):
-        if rt <= 0.0:
-            break
-        i = c_order[k]
-        r = hi[i] - lo[i]
-        if r <= 0:
-            continue
-        g = group[i]
-        room = rt
-        if g >= 0 and scratch[g] < room:
-            room = scratch[g]
-        if room <= 0.0:
-            continue
-        vol = r * w[i]
-        if vol > room:
-            vol = room
-            t = room / w[i]
-        else:
-            t = float(r)
-        take[i] = t
-        b += t * v1[i]
-        rt -= vol
-        if g >= 0:
-            scratch[g] -= vol
-    return b
 
 
 @numba.njit(cache=True)
@@ -296,8 +225,8 @@ def _branch_and_bound(v, w, u, group, total_cap, group_cap, v1, c_order, hold, x
                 if rem_group[g] < 0.0:
                     alive = False
             if alive and nc > 0:
-                if base_v1 + _primary_lp(v1, w, lo, hi, group, c_order, rem_total, rem_group,
-                                         scratch, take1) < hold_cut:
+                if base_v1 + _lp_in_order(v1, w, lo, hi, group, c_order, rem_total, rem_group,
+                                          scratch, take1) < hold_cut:
                     alive = False
             if alive:
                 bound = base_val + _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take)
@@ -406,28 +335,6 @@ def _branch_and_bound(v, w, u, group, total_cap, group_cap, v1, c_order, hold, x
 
 
 @numba.njit(cache=True)
-def _child_bound(v, w, lo, hi, group, rem_total, rem_group, scratch, take, base_val, i, new_lo, new_hi):
-    """LP bound of the node with item i's box set to [new_lo, new_hi] (-inf: infeasible)."""
-    d = new_lo - lo[i]
-    vol = d * w[i]
-    g = group[i]
-    if rem_total - vol < 0.0 or (g >= 0 and rem_group[g] - vol < 0.0):
-        return -np.inf
-    old_lo = lo[i]
-    old_hi = hi[i]
-    lo[i] = new_lo
-    hi[i] = new_hi
-    if g >= 0:
-        rem_group[g] -= vol
-    b = base_val + d * v[i] + _lp(v, w, lo, hi, group, rem_total - vol, rem_group, scratch, take)
-    if g >= 0:
-        rem_group[g] += vol
-    lo[i] = old_lo
-    hi[i] = old_hi
-    return b
-
-
-@numba.njit(cache=True)
 def _strong_branch(v, w, lo, hi, group, rem_total, rem_group, scratch, take, take2, base_val, bound):
     """Among the fractional items of the LP plan ``take``, the one whose two children
     lower the bound most (product rule); returns (item, split, up child first)."""
@@ -532,99 +439,30 @@ def _search(
     return _Search(x, int(nodes), bool(proven))
 
 
-@numba.njit(cache=True)
-def _reduced_cost_fixing(v, w, u, group, total_cap, group_cap, cut):
-    """Box [lo, hi] holding every plan of value > cut: for each item, the LP bound of the
-    root with that item pushed one lot above (below) its LP count; when it is <= cut, the
-    item cannot go there in a plan above cut (the LP value is concave in one item's
-    count), so its box shrinks to the LP side. Items in v-per-weight order."""
-    n = v.shape[0]
-    lo = np.zeros(n, dtype=np.int64)
-    hi = u.copy()
-    m = group_cap.shape[0]
-    scratch = np.empty(m)
-    take = np.zeros(n)
-    take2 = np.zeros(n)
-    rem_group = group_cap.copy()
-    _lp(v, w, lo, hi, group, total_cap, rem_group, scratch, take)
-    new_lo = lo.copy()
-    new_hi = hi.copy()
-    for i in range(n):
-        f = np.int64(np.floor(take[i]))
-        frac = take[i] > f
-        if f + 1 <= u[i]:
-            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, f + 1, u[i])
-            if b <= cut:
-                new_hi[i] = f
-        top = f if frac else f - 1
-        if top >= 0:
-            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, 0, top)
-            if b <= cut:
-                new_lo[i] = top + 1
-    return new_lo, new_hi
-
-
 def _core_dp(
     values: np.ndarray,
     upper: np.ndarray,
     s: LaminarStructure,
     x_inc: np.ndarray,
     primary: np.ndarray | None = None,
-    hold: float = -np.inf,
+    opt1: float | None = None,
 ) -> tuple[np.ndarray, str] | None:
-    """After a search ran out of nodes with incumbent ``x_inc``: reduced-cost fixing at
-    the root (the hold left out: a valid bound), then the exact DP on the items left
-    free (the core). Returns (plan, how) or None when it does not apply (or when
-    DP_WORK_LIMIT < 0: the DP fallbacks are off, the search hands over to PuLP)."""
+    """After a search ran out of nodes with incumbent ``x_inc``: the exact core DP of
+    core_dp.py (phase 2: with the critical optimum opt1). Returns (plan, how) or None when
+    it does not apply (or when DP_WORK_LIMIT < 0: the DP fallbacks are off, the search
+    hands over to PuLP)."""
     if DP_WORK_LIMIT < 0:
         return None
-    if np.any(s.weight <= 0) or np.any((values < 0) & (upper > 0)):
-        return None
-    p1 = np.zeros_like(values) if primary is None else primary
-    if np.any(p1 < 0):
-        return None
-    best = float(np.dot(values, x_inc))
-    cut = best + OBJECTIVE_TOLERANCE * max(1.0, abs(best))
-    cand = np.flatnonzero((values > 0) | (p1 > 0))
-    cand = cand[upper[cand] > 0]
-    if primary is not None and np.any(values[cand] <= 0):
-        return None
-    ratio = values[cand] / s.weight[cand]
-    cand = cand[np.lexsort((cand, -ratio))]
-    total = (s.total_capacity if np.isfinite(s.total_capacity) else 1e300) + CAPACITY_TOLERANCE
-    caps = s.group_capacity.astype(np.float64) + CAPACITY_TOLERANCE
-    lo_k, hi_k = _reduced_cost_fixing(
-        values[cand], s.weight[cand], upper[cand].astype(np.int64), s.group[cand], float(total), caps, cut
+    return core_dp(
+        values, upper, s.weight, s.group, s.group_capacity, s.total_capacity, x_inc,
+        primary=primary, opt1=opt1, improve=_heuristic_plan,
     )
-    if np.any(lo_k > hi_k):
-        return x_inc, "reduced-cost fixing"  # no plan above the incumbent
-    lo = np.zeros(values.shape[0], dtype=np.int64)
-    hi = np.zeros(values.shape[0], dtype=np.int64)
-    lo[cand], hi[cand] = lo_k, hi_k
-    base_w = s.weight * lo
-    rest_total = s.total_capacity - float(base_w.sum())
-    rest_groups = np.array(
-        [s.group_capacity[g] - float(base_w[s.group == g].sum()) for g in range(s.group_capacity.shape[0])]
-    )
-    if rest_total < -CAPACITY_TOLERANCE or np.any(rest_groups < -CAPACITY_TOLERANCE):
-        return x_inc, "reduced-cost fixing"
-    free = hi - lo
-    if primary is None:
-        x = lexicographic_dp(
-            s.weight, s.group, np.maximum(rest_groups, 0.0), max(rest_total, 0.0), free,
-            values, np.zeros_like(values), DP_WORK_LIMIT,
-        )
-    else:
-        x = lexicographic_dp(
-            s.weight, s.group, np.maximum(rest_groups, 0.0), max(rest_total, 0.0), free,
-            primary, values, DP_WORK_LIMIT,
-        )
-    if x is None:
-        return None
-    x = x + lo
-    if primary is not None and float(np.dot(primary, x)) < hold:
-        return None
-    return (x if float(np.dot(values, x)) >= best else x_inc), f"reduced-cost fixing, DP on {int(np.sum(free > 0))} items"
+
+
+def _heuristic_plan(values, upper, weight, group, group_capacity, total) -> np.ndarray:
+    """A good plan of a plain laminar problem: the search with HEURISTIC_NODES nodes."""
+    s = LaminarStructure(weight=weight, group=group, group_capacity=group_capacity, total_capacity=total)
+    return _search(values, upper, s, HEURISTIC_NODES).x
 
 
 def _dp_search(
@@ -756,7 +594,7 @@ def solve_lexicographic_bnb(
     found = _search(problem.values, problem.upper, s, node_limit, primary, hold, x1)
     detail2 = f"{found.nodes} nodes"
     if not found.proven:
-        core = _core_dp(problem.values, problem.upper, s, found.x, primary, hold)
+        core = _core_dp(problem.values, problem.upper, s, found.x, primary, opt1)
         if core is not None:
             found = _Search(core[0], found.nodes, True)
             detail2 = f"node limit {found.nodes - 1}, then {core[1]}"

@@ -47,22 +47,43 @@ def _better(p1, q1, p2, q2, tol):
 
 @numba.njit(cache=True)
 def _profile(W, P, Q, cap, tol):
-    """0/1 knapsack over split items (weight W, values P/Q, lots mult) for capacities
-    0..cap; returns (p, q, take) with take[k, c]: split item k taken at capacity c."""
+    """0/1 knapsack over split items (weight W, values P/Q) for capacities 0..cap;
+    returns (p, q, take) with take a bit matrix: bit c of row k set when split item k is
+    taken at capacity c (``taken``). Bits, not booleans: a depot's core (~2,000 split
+    items x 100,000 cells) would need 200 MB as booleans, 25 MB as bits."""
     K = W.shape[0]
     p = np.zeros(cap + 1)
     q = np.zeros(cap + 1)
-    take = np.zeros((K, cap + 1), dtype=np.bool_)
+    take = np.zeros((K, (cap >> 3) + 1), dtype=np.uint8)
     for k in range(K):
         wk = W[k]
+        pk = P[k]
+        qk = Q[k]
+        row = take[k]
         for c in range(cap, wk - 1, -1):
-            np_ = p[c - wk] + P[k]
-            nq = q[c - wk] + Q[k]
+            np_ = p[c - wk] + pk
+            nq = q[c - wk] + qk
             if _better(np_, nq, p[c], q[c], tol):
                 p[c] = np_
                 q[c] = nq
-                take[k, c] = True
+                row[c >> 3] |= np.uint8(1 << (c & 7))
     return p, q, take
+
+
+@numba.njit(cache=True)
+def taken(take, k, c):
+    """Whether split item k is taken at capacity c in a ``_profile`` bit matrix."""
+    return (take[k, c >> 3] >> (c & 7)) & 1 == 1
+
+
+def reconstruct(take: np.ndarray, split_weight: np.ndarray, c: int) -> np.ndarray:
+    """The split items of a ``_profile`` optimum at capacity c (a boolean per split item)."""
+    out = np.zeros(split_weight.shape[0], dtype=np.bool_)
+    for s in range(split_weight.shape[0] - 1, -1, -1):
+        if taken(take, s, c):
+            out[s] = True
+            c -= int(split_weight[s])
+    return out
 
 
 @numba.njit(cache=True)
@@ -107,6 +128,23 @@ def _n_steps(fp, fq, tol):
         if _better(fp[k], fq[k], fp[k - 1], fq[k - 1], tol):
             ns += 1
     return ns
+
+
+def binary_split(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounded items as 0/1 split items: item j with bound u becomes lots 1, 2, 4, ...,
+    rest (every count 0..u is a sum of a subset). Returns (item of each split, its lots)."""
+    bounds = np.asarray(bounds, dtype=np.int64)
+    if bounds.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    n_splits = np.where(bounds > 0, np.floor(np.log2(np.maximum(bounds, 1))).astype(np.int64) + 1, 0)
+    item = np.repeat(np.arange(bounds.size, dtype=np.int64), n_splits)
+    start = np.repeat(np.cumsum(n_splits) - n_splits, n_splits)
+    power = np.arange(item.size, dtype=np.int64) - start
+    lots = np.left_shift(1, power)
+    last = np.cumsum(n_splits) - 1
+    last = last[n_splits > 0]
+    lots[last] = bounds[item[last]] - (np.left_shift(1, n_splits[n_splits > 0] - 1) - 1)
+    return item, lots
 
 
 def _grid(weight: np.ndarray, caps: list[float]) -> tuple[np.ndarray, list[int]] | None:
@@ -176,19 +214,11 @@ def lexicographic_dp(
             x[idx[sel]] = u_all[sel]
             continue
         cap = T if g < 0 else gcaps[g]
-        it, ww, mm = [], [], []
-        for j in sel:
-            left, b = int(u_all[j]), 1
-            while left > 0:
-                t = min(b, left)
-                it.append(j)
-                ww.append(int(W_all[j]) * t)
-                mm.append(t)
-                left -= t
-                b *= 2
-        work += len(it) * (cap + 1)
-        sets.append((g, np.asarray(it, dtype=np.int64), np.asarray(ww, dtype=np.int64),
-                     np.asarray(mm, dtype=np.int64), cap))
+        it, mm = binary_split(u_all[sel])
+        it = sel[it]
+        ww = W_all[it] * mm
+        work += it.size * (cap + 1)
+        sets.append((g, it, ww, mm, cap))
     if work > work_limit:
         return None
     pv = p_values[idx]
@@ -207,7 +237,7 @@ def lexicographic_dp(
     else:
         if sets[0][0] >= 0:  # no free item: start from the empty profile
             sets.insert(0, (-1, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64), T))
-            profiles.insert(0, (np.zeros(T + 1), np.zeros(T + 1), np.zeros((0, T + 1), np.bool_)))
+            profiles.insert(0, (np.zeros(T + 1), np.zeros(T + 1), np.zeros((0, (T >> 3) + 1), np.uint8)))
         steps = sum(_n_steps(fp, fq, tol) for fp, fq, _ in profiles[1:])
         if work + steps * (T + 1) > work_limit:
             return None
@@ -226,11 +256,7 @@ def lexicographic_dp(
         vol[0] = c
     xs = x[idx].copy()  # the items of a total that never binds are already in
     for k, (g, it, ww, mm, cap) in enumerate(sets):
-        take = profiles[k][2]
-        c = vol[k]
-        for s in range(it.size - 1, -1, -1):
-            if take[s, c]:
-                xs[it[s]] += mm[s]
-                c -= ww[s]
+        chosen = reconstruct(profiles[k][2], ww, vol[k])
+        np.add.at(xs, it[chosen], mm[chosen])
     x[idx] = xs
     return x
