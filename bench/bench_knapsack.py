@@ -15,19 +15,44 @@ Random sites mimic the pipeline's: ~300 pairs, capacities total 120 / FIBRE 50 /
 CUIVRE 40 (other categories unlimited), most pairs with zero need, lot sizes 1..50,
 unit volumes with 3 decimals, urgency-driven levels.
 
+Real sites (``--warehouse PATH --date YYYY-MM-DD``): the sites of one pipeline partition,
+read read-only from the DuckDB warehouse (urgence.urgency_classification,
+stock.stock_projection, raw.articles, raw.sites, raw.site_capacities) and turned into
+knapsack inputs by the pipeline's own ``knapsack_pairs`` and ``site_capacity_limits``.
+Each site model is built once (timed), then every strategy/solver combination
+(criticite_hybride and exact with each of ``--solvers``, and greedy) solves every site
+(timed one by one). Parts, ``--part`` (comma-separated, or ``all``):
+- ``sites``: per combination total / median / p99 / max per site, model build vs solve,
+  statuses; greedy's value gap to exact (bnb);
+- ``agree``: on every site, bnb vs highs (and vs cbc where CBC proves optimality) for
+  criticite_hybride (objective and critical value) and exact, rel 1e-7 / abs 1e-9;
+- ``batch``: ``solve_sites`` end to end, criticite_hybride with bnb, workers 1 and
+  ``--workers``.
+``--limit N`` keeps the first N sites by site_id (the depots DEP* sort first), ``--site``
+keeps the given ids or patterns (``--site 'DEP00[12],VAN000*'``), before ``--limit``.
+
     uv run python bench/bench_knapsack.py --sites 1000 --workers 2
     uv run python bench/bench_knapsack.py --part batch
+    uv run python bench/bench_knapsack.py --warehouse W.duckdb --date 2026-01-30 --part all
+    uv run python bench/bench_knapsack.py --warehouse W.duckdb --date 2026-01-30 \
+        --part sites,agree --solvers bnb,highs --site 'VAN00[0-2]*,DEP001' --limit 30
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
+import math
 import multiprocessing
 import os
 import resource
 import statistics
+import sys
 import time
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -222,6 +247,354 @@ def bench_batch(n_sites: int, n_pairs: int, need_share: float, workers: int) -> 
           f"{int((rel > 1e-7).sum())} {both.filter(rel > 1e-7)['site_id'].to_list()[:10]}")
 
 
+# ---- real sites: one partition of a DuckDB warehouse -------------------------------
+
+WAREHOUSE_TABLES = {
+    "urgency_classification": "urgence.urgency_classification",
+    "stock_projection": "stock.stock_projection",
+    "articles": "raw.articles",
+    "sites": "raw.sites",
+    "site_capacities": "raw.site_capacities",
+}
+EXACT_STRATEGIES = ("criticite_hybride", "exact")
+REL_TOL, ABS_TOL = 1e-7, 1e-9
+
+
+def read_partition(path: str, day: str) -> dict[str, pl.DataFrame]:
+    """The knapsack asset's five inputs for one partition, read-only."""
+    import duckdb
+
+    con = duckdb.connect(path, read_only=True)
+    try:
+        return {
+            name: pl.from_arrow(
+                con.execute(f"SELECT * FROM {table} WHERE partition_date = DATE '{day}'").arrow()
+            )
+            for name, table in WAREHOUSE_TABLES.items()
+        }
+    finally:
+        con.close()
+
+
+def select_sites(site_ids: list[str], patterns: str | None, limit: int | None) -> list[str]:
+    """Sorted site ids, kept by ``--site`` (ids or fnmatch patterns), then the first ``--limit``."""
+    chosen = sorted(site_ids)
+    if patterns:
+        pats = [p.strip() for p in patterns.split(",") if p.strip()]
+        chosen = [s for s in chosen if any(fnmatch.fnmatchcase(s, p) for p in pats)]
+    return chosen[:limit] if limit is not None else chosen
+
+
+@dataclass
+class RealSites:
+    pairs: pl.DataFrame  # the chosen sites' pairs (knapsack_pairs), for solve_sites
+    capacities: dict  # site_id -> SiteCapacities
+    site_ids: list[str]
+    site_type: dict[str, str]
+    groups: dict[str, pl.DataFrame]  # site_id -> its pairs
+    n_partition_sites: int
+    read_s: float
+    prep_s: float
+
+
+def load_real_sites(path: str, day: str, patterns: str | None, limit: int | None) -> RealSites:
+    # the dagster asset module is imported here, not at the top: spawned pool workers
+    # re-import this script and should not pay for dagster
+    from orchestrator_assets.defs.knapsack.assets import knapsack_pairs
+    from solvers.knapsack.capacity_limits import site_capacity_limits
+
+    t = time.perf_counter()
+    frames = read_partition(path, day)
+    read_s = time.perf_counter() - t
+    t = time.perf_counter()
+    pairs = knapsack_pairs(frames["urgency_classification"], frames["stock_projection"], frames["articles"])
+    capacities = site_capacity_limits(frames["sites"], frames["site_capacities"])
+    all_ids = pairs["site_id"].unique().to_list()
+    if not all_ids:
+        raise SystemExit(f"no knapsack pairs for partition {day} in {path}")
+    site_ids = select_sites(all_ids, patterns, limit)
+    if not site_ids:
+        raise SystemExit(f"no site of partition {day} matches --site {patterns!r}")
+    missing = [s for s in site_ids if s not in capacities]
+    if missing:
+        raise SystemExit(f"sites without a raw.sites row: {missing[:10]}")
+    pairs = pairs.filter(pl.col("site_id").is_in(site_ids))
+    groups = {key[0]: frame for key, frame in pairs.partition_by("site_id", as_dict=True).items()}
+    sites = frames["sites"]
+    site_type = (
+        dict(sites.select("site_id", "site_type").iter_rows()) if "site_type" in sites.columns else {}
+    )
+    prep_s = time.perf_counter() - t
+    return RealSites(
+        pairs=pairs,
+        capacities={s: capacities[s] for s in site_ids},
+        site_ids=site_ids,
+        site_type={s: str(site_type.get(s) or "?") for s in site_ids},
+        groups=groups,
+        n_partition_sites=len(all_ids),
+        read_s=read_s,
+        prep_s=prep_s,
+    )
+
+
+def combinations(solvers: list[str]) -> list[tuple[str, str]]:
+    return [(st, so) for st in EXACT_STRATEGIES for so in solvers] + [("greedy", "-")]
+
+
+def label(combo: tuple[str, str]) -> str:
+    return combo[0] if combo[0] == "greedy" else f"{combo[0]}/{combo[1]}"
+
+
+def build_models(real: RealSites) -> tuple[dict, np.ndarray]:
+    """site_id -> SiteModel, and each site's build time (ms), in site order."""
+    models, build_ms = {}, []
+    for site in real.site_ids:
+        t = time.perf_counter()
+        models[site] = build_site_model(real.groups[site], real.capacities[site])
+        build_ms.append((time.perf_counter() - t) * 1e3)
+    return models, np.array(build_ms)
+
+
+def solve_all(
+    models: dict, site_ids: list[str], combos: list[tuple[str, str]], time_limit_s: float
+) -> dict[tuple[str, str], dict]:
+    """Every combination on every site, each solve timed alone (wall and the result's
+    build_ms / solve_ms); per combination also the CPU time (CBC's processes included)."""
+    runs = {}
+    for combo in combos:
+        strategy, solver = combo
+        cpu0, t_combo = cpu_seconds(), time.perf_counter()
+        rec: dict = {k: [] for k in ("wall_ms", "build_ms", "solve_ms", "objective", "critical",
+                                     "status", "solver", "detail")}
+        for site in site_ids:
+            model = models[site]
+            t = time.perf_counter()
+            res = solve_model(model, strategy, "cbc" if solver == "-" else solver, time_limit_s)
+            rec["wall_ms"].append((time.perf_counter() - t) * 1e3)
+            rec["build_ms"].append(res.build_ms)
+            rec["solve_ms"].append(res.solve_ms)
+            rec["objective"].append(float(res.objective))
+            rec["critical"].append(float(model.critical_values @ res.x))
+            rec["status"].append(str(res.status))
+            rec["solver"].append(res.solver)
+            rec["detail"].append(res.detail)
+        for k in ("wall_ms", "build_ms", "solve_ms", "objective", "critical"):
+            rec[k] = np.array(rec[k], dtype=np.float64)
+        rec["cpu_s"] = cpu_seconds() - cpu0
+        runs[combo] = rec
+        print(f"  [{label(combo)} done: {len(site_ids)} sites, {time.perf_counter() - t_combo:.1f} s]",
+              file=sys.stderr, flush=True)
+    return runs
+
+
+def counts(values: list[str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(Counter(values).items()))
+
+
+def report_sites(real: RealSites, build_ms: np.ndarray, runs: dict, solvers: list[str]) -> None:
+    n = len(real.site_ids)
+    types = np.array([real.site_type[s] for s in real.site_ids])
+    print()
+    print(f"sites: {n} sites ({counts(types.tolist())}), {real.pairs.height} pairs; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(f"  site models (build_site_model, Polars; built once, shared by every combination): "
+          f"total {build_ms.sum() / 1e3:.2f} s, median {np.median(build_ms):.2f} ms, "
+          f"max {build_ms.max():.2f} ms")
+    for t in sorted(set(types.tolist())):
+        m = types == t
+        print(f"    {t}: {m.sum()} sites, total {build_ms[m].sum() / 1e3:.2f} s, "
+              f"median {np.median(build_ms[m]):.2f} ms")
+    print("  solve_model per site (wall ms; 'solver build/solve' = the result's build_ms / solve_ms "
+          "summed, e.g. PuLP model construction vs the solver run):")
+    head = (f"    {'strategy/solver':26s} {'total s':>8s} {'cpu s':>8s} {'median':>8s} {'p99':>9s} "
+            f"{'max':>9s}  {'solver build s':>14s} {'solver solve s':>14s}  {'model+solve s':>13s} "
+            f"{'model share':>11s}")
+    print(head)
+    for combo, r in runs.items():
+        w = r["wall_ms"]
+        total = w.sum() / 1e3
+        both = build_ms.sum() / 1e3 + total
+        print(f"    {label(combo):26s} {total:8.2f} {r['cpu_s']:8.2f} {np.median(w):8.2f} "
+              f"{np.percentile(w, 99):9.2f} {w.max():9.2f}  {r['build_ms'].sum() / 1e3:14.2f} "
+              f"{r['solve_ms'].sum() / 1e3:14.2f}  {both:13.2f} {build_ms.sum() / 1e3 / both * 100:10.1f}%")
+    print("  by site type (wall total s / median ms / max ms):")
+    for combo, r in runs.items():
+        parts = []
+        for t in sorted(set(types.tolist())):
+            w = r["wall_ms"][types == t]
+            parts.append(f"{t} {w.sum() / 1e3:.2f} s / {np.median(w):.2f} / {w.max():.2f}")
+        print(f"    {label(combo):26s} " + "; ".join(parts))
+    print("  statuses (and solver labels):")
+    for combo, r in runs.items():
+        print(f"    {label(combo):26s} {counts(r['status'])}  [{counts(r['solver'])}]")
+    slow = runs.get(("criticite_hybride", "bnb"))
+    if slow is not None:
+        order = np.argsort(-slow["wall_ms"])[:5]
+        print("  slowest sites for criticite_hybride/bnb: " + ", ".join(
+            f"{real.site_ids[k]} {slow['wall_ms'][k]:.0f} ms ({slow['solver'][k]})" for k in order))
+
+    ref_combo = next((("exact", s) for s in ("bnb", *solvers) if ("exact", s) in runs), None)
+    if ref_combo is None:
+        return
+    ref, gr = runs[ref_combo], runs[("greedy", "-")]
+    ex, g = ref["objective"], gr["objective"]
+    gap = np.where(ex > 0, (ex - g) / np.where(ex > 0, ex, 1.0), 0.0)
+    proven = np.array([s == "OPTIMAL" for s in ref["status"]])
+    pos = gap > 1e-9
+    print(f"  greedy value gap to {label(ref_combo)} ((exact - greedy) / exact; {proven.sum()} of {n} "
+          f"exact solves OPTIMAL):")
+    print(f"    mean {gap.mean() * 100:.4f} %, median {np.median(gap) * 100:.4f} %, "
+          f"p99 {np.percentile(gap, 99) * 100:.4f} %, max {gap.max() * 100:.4f} % "
+          f"({real.site_ids[int(np.argmax(gap))]}); sites with gap > 0: {pos.sum()} / {n} "
+          f"({pos.mean() * 100:.1f} %); greedy above exact: {int((gap < -1e-9).sum())}")
+    for t in sorted(set(types.tolist())):
+        m = types == t
+        print(f"    {t}: mean {gap[m].mean() * 100:.4f} %, max {gap[m].max() * 100:.4f} %, "
+              f"gap > 0 on {pos[m].sum()} / {m.sum()}")
+    print(f"    total value: exact {ex.sum():.4f}, greedy {g.sum():.4f} "
+          f"(greedy {(ex.sum() - g.sum()) / max(ex.sum(), 1e-12) * 100:.4f} % below)")
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=ABS_TOL)
+
+
+def report_agreement(real: RealSites, runs: dict, solvers: list[str]) -> None:
+    """Reference: the first of ``solvers`` (bnb by default); every other solver is
+    compared with it site by site. A site where one side is not OPTIMAL (a time limit)
+    and the values differ is listed apart, not counted as a disagreement."""
+    print()
+    print(f"agree: {len(real.site_ids)} sites, objectives compared with rel tol {REL_TOL:g}, "
+          f"abs tol {ABS_TOL:g}")
+    if len(solvers) < 2:
+        print("  (one solver only: nothing to compare; see --solvers)")
+        return
+    ref_solver = solvers[0]
+    disagreements, unproven = [], []
+    for strategy in EXACT_STRATEGIES:
+        ref = runs[(strategy, ref_solver)]
+        metrics = ["objective", "critical"] if strategy == "criticite_hybride" else ["objective"]
+        for other_solver in solvers[1:]:
+            other = runs[(strategy, other_solver)]
+            for metric in metrics:
+                agree = both_optimal = 0
+                for k, site in enumerate(real.site_ids):
+                    a, b = ref[metric][k], other[metric][k]
+                    sa, sb = ref["status"][k], other["status"][k]
+                    optimal = sa == "OPTIMAL" and sb == "OPTIMAL"
+                    both_optimal += optimal
+                    if _close(a, b):
+                        agree += 1
+                        if not optimal:
+                            unproven.append((strategy, metric, ref_solver, other_solver, site, a, b,
+                                             ref, other, k, "values agree"))
+                    elif optimal:
+                        disagreements.append((strategy, metric, ref_solver, other_solver, site, a, b,
+                                              ref, other, k, "DISAGREE"))
+                    else:
+                        unproven.append((strategy, metric, ref_solver, other_solver, site, a, b,
+                                         ref, other, k, "differ, not both OPTIMAL"))
+                n = len(real.site_ids)
+                what = "critical value" if metric == "critical" else "objective"
+                n_dis = sum(1 for d in disagreements if d[:4] == (strategy, metric, ref_solver, other_solver))
+                n_unp = sum(1 for d in unproven
+                            if d[:4] == (strategy, metric, ref_solver, other_solver) and d[-1] != "values agree")
+                print(f"  {strategy:17s} {what:14s} {ref_solver} vs {other_solver:5s}: {agree} / {n} sites agree; "
+                      f"both OPTIMAL on {both_optimal}; disagreements {n_dis}; "
+                      f"differing where a side is not OPTIMAL {n_unp}")
+
+    def show(rows: list, title: str) -> None:
+        if not rows:
+            return
+        print(f"  {title}:")
+        for strategy, metric, sa_name, sb_name, site, a, b, ra, rb, k, note in rows:
+            print(f"    {site} {strategy} {metric}: {sa_name} {a:.9f} ({ra['status'][k]}, {ra['solver'][k]}, "
+                  f"{ra['wall_ms'][k]:.0f} ms)  {sb_name} {b:.9f} ({rb['status'][k]}, {rb['solver'][k]}, "
+                  f"{rb['wall_ms'][k]:.0f} ms)  diff {a - b:+.3e}  [{note}]")
+            for name, r in ((sa_name, ra), (sb_name, rb)):
+                if r["status"][k] != "OPTIMAL" and r["detail"][k]:
+                    print(f"      {name} detail: {r['detail'][k][:200]}")
+
+    show(disagreements, "DISAGREEMENTS (both OPTIMAL, values differ)")
+    show(unproven, "not both OPTIMAL (time limit; not counted as disagreements)")
+    if not disagreements:
+        print("  no disagreement between solvers that both proved optimality")
+
+
+def bench_real_batch(real: RealSites, workers: int, time_limit_s: float, runs: dict | None) -> None:
+    """solve_sites end to end on the real sites, criticite_hybride / bnb, workers 1 and ``workers``."""
+    n = len(real.site_ids)
+    print()
+    print(f"batch: {n} sites, {real.pairs.height} pairs, solve_sites criticite_hybride solver bnb "
+          f"(model build + solve + allocation frames; a pool's start-up included; load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    summaries = {}
+    for w in sorted({1, workers}):
+        cpu0 = cpu_seconds()
+        t = time.perf_counter()
+        allocation, summary = solve_sites(
+            real.pairs, real.capacities, strategy="criticite_hybride", solver="bnb",
+            time_limit_s=time_limit_s, workers=w,
+        )
+        wall = time.perf_counter() - t
+        cpu = cpu_seconds() - cpu0
+        summaries[w] = summary
+        print(f"  workers={w}: wall {wall:7.2f} s ({wall / n * 1e3:.2f} ms/site), cpu {cpu:7.2f} s "
+              f"(incl. exited children); {allocation.height} allocation rows; statuses {counts(summary['status'].to_list())}; "
+              f"solvers {counts(summary['solver'].to_list())}")
+    ws = sorted(summaries)
+    if len(ws) > 1:
+        a, b = summaries[ws[0]], summaries[ws[-1]]
+        both = a.join(b, on="site_id", suffix="_b")
+        diff = (both["objective"] - both["objective_b"]).abs()
+        print(f"  workers={ws[0]} vs workers={ws[-1]} objective: max |diff| {diff.max():.2e}")
+    ref = (runs or {}).get(("criticite_hybride", "bnb"))
+    if ref is not None:
+        per_site = pl.DataFrame({"site_id": real.site_ids, "objective_sites": ref["objective"]})
+        both = summaries[ws[0]].join(per_site, on="site_id")
+        diff = (both["objective"] - both["objective_sites"]).abs()
+        print(f"  vs the sites part's criticite_hybride/bnb solves: max |diff| {diff.max():.2e} "
+              f"over {both.height} sites")
+
+
+def parse_parts(text: str) -> set[str]:
+    parts = {p.strip() for p in text.split(",") if p.strip()}
+    bad = parts - {"sites", "agree", "batch", "all"}
+    if bad or not parts:
+        raise argparse.ArgumentTypeError(f"unknown part(s) {sorted(bad)}; choose from sites, agree, batch, all")
+    return {"sites", "agree", "batch"} if "all" in parts else parts
+
+
+def parse_solvers(text: str) -> list[str]:
+    solvers = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    bad = [s for s in solvers if s not in ("bnb", "highs", "cbc")]
+    if bad or not solvers:
+        raise argparse.ArgumentTypeError(f"unknown solver(s) {bad}; choose from bnb, highs, cbc")
+    return solvers
+
+
+def main_warehouse(args: argparse.Namespace) -> None:
+    real = load_real_sites(args.warehouse, args.date, args.site, args.limit)
+    print(f"warehouse {args.warehouse}, partition {args.date}: {real.n_partition_sites} sites with pairs, "
+          f"{len(real.site_ids)} benchmarked, {real.pairs.height} pairs (read {real.read_s:.2f} s, "
+          f"knapsack_pairs + site_capacity_limits {real.prep_s:.2f} s); solvers {','.join(args.solvers)}, "
+          f"time limit {args.time_limit:g} s", flush=True)
+    warm_up()
+    runs = None
+    if args.part & {"sites", "agree"}:
+        models, build_ms = build_models(real)
+        runs = solve_all(models, real.site_ids, combinations(args.solvers), args.time_limit)
+        del models
+        if "sites" in args.part:
+            report_sites(real, build_ms, runs, args.solvers)
+        if "agree" in args.part:
+            report_agreement(real, runs, args.solvers)
+        sys.stdout.flush()
+    if "batch" in args.part:
+        bench_real_batch(real, args.workers, args.time_limit, runs)
+    print(f"(cpu count {os.cpu_count()})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=1000)
@@ -229,12 +602,38 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--need-share", type=float, default=0.35,
                     help="share of pairs with a need (0.35: ~125 items per 300-pair site)")
-    ap.add_argument("--part", choices=("sites", "batch", "all"), default="all")
+    ap.add_argument("--part", type=parse_parts, default="all",
+                    help="comma-separated: sites, agree, batch, or all (random sites: agree = sites, "
+                    "whose summary holds the agreement figures)")
+    ap.add_argument("--warehouse", metavar="PATH", help="DuckDB warehouse: benchmark a real partition's sites")
+    ap.add_argument("--date", metavar="YYYY-MM-DD", help="the partition (with --warehouse)")
+    ap.add_argument("--solvers", type=parse_solvers, default="bnb,highs,cbc",
+                    help="with --warehouse: exact solvers to run, the first is the agreement reference "
+                    "(default bnb,highs,cbc; greedy always runs)")
+    ap.add_argument("--limit", type=int, help="with --warehouse: only the first N sites by site_id")
+    ap.add_argument("--site", metavar="IDS",
+                    help="with --warehouse: comma-separated site ids or fnmatch patterns (before --limit)")
+    ap.add_argument("--time-limit", type=float, default=10.0,
+                    help="with --warehouse: per-solve time limit, s (default 10, as the pipeline)")
     args = ap.parse_args()
+    if args.warehouse:
+        if not args.date:
+            ap.error("--warehouse needs --date")
+        try:
+            args.date = date.fromisoformat(args.date).isoformat()
+        except ValueError:
+            ap.error(f"--date {args.date!r} is not YYYY-MM-DD")
+        main_warehouse(args)
+        return
+    if args.date or args.limit is not None or args.site:
+        ap.error("--date, --limit and --site apply to --warehouse only")
+    # random sites, as before: "agree" is part of the sites part's summary
+    with_sites = bool(args.part & {"sites", "agree"})
+    part = ("all" if with_sites else "batch") if "batch" in args.part else "sites"
     warm_up()
-    if args.part in ("batch", "all"):
+    if part in ("batch", "all"):
         bench_batch(args.sites, args.pairs, args.need_share, args.workers)
-    if args.part == "batch":
+    if part == "batch":
         print(f"(cpu count {os.cpu_count()})")
         return
     seeds = list(range(1, args.sites + 1))

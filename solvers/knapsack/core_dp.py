@@ -46,6 +46,7 @@ updates; the caller then goes on to the next fallback.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numba
 import numpy as np
@@ -182,6 +183,59 @@ class _Saturated:
                            minlength=self.items.size).astype(np.int64)
 
 
+@dataclass
+class _Reduced:
+    """The problem after step 2, in grid cells: items ``cand`` free in [lo, u] (the rest
+    fixed at lo), the saturated categories as profiles; t_rest / c_rest: the capacities
+    left by lo and by the saturated categories' least volumes; lp_*: the LP items of
+    step 3 in ratio order (``order`` maps them back: < cand.size, a candidate; else a
+    hull segment)."""
+
+    values: np.ndarray
+    W: np.ndarray
+    group: np.ndarray
+    u: np.ndarray
+    lo: np.ndarray
+    cand: np.ndarray
+    saturated: dict[int, _Saturated]
+    sat_items: np.ndarray
+    in_group: list[np.ndarray]
+    t_full: int
+    caps: np.ndarray
+    lp_v: np.ndarray
+    lp_w: np.ndarray
+    lp_u: np.ndarray
+    lp_g: np.ndarray
+    order: np.ndarray
+    t_rest: int = 0
+    c_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def lp_caps(self, c_rest: np.ndarray) -> np.ndarray:
+        caps = c_rest.astype(np.float64)
+        for g in self.saturated:
+            caps[g] = np.inf
+        return caps
+
+    def rest(self, lo: np.ndarray) -> tuple[int, np.ndarray, float]:
+        """Capacities left and value fixed by ``lo`` (+ the saturated least volumes)."""
+        used = self.W * lo
+        sats = self.saturated.values()
+        t = self.t_full - int(used[~self.sat_items].sum()) - sum(s.c_min for s in sats)
+        c = np.array([self.caps[g] - int(used[self.in_group[g]].sum()) for g in range(self.caps.size)], dtype=np.int64)
+        base = float(np.dot(self.values[~self.sat_items], lo[~self.sat_items])) + sum(s.q_min for s in sats)
+        return t, c, base
+
+    def dual_bound(self, lp_u: np.ndarray, t_rest: int, c_rest: np.ndarray, base: float):
+        """(D, lam, mu): the Lagrangian bound of step 4 with the LP's duals."""
+        lam, mu = _lp_duals(self.lp_v, self.lp_w, lp_u, self.lp_g, float(t_rest), self.lp_caps(c_rest))
+        mu_all = np.concatenate([[0.0], mu])
+        rc = self.lp_v - (lam + mu_all[self.lp_g + 1]) * self.lp_w
+        bound = base + float(np.sum(np.maximum(rc, 0.0) * lp_u)) + lam * t_rest + float(
+            sum(mu[g] * c_rest[g] for g in range(c_rest.size) if g not in self.saturated)
+        )
+        return bound, lam, mu
+
+
 def core_dp(
     values: np.ndarray,
     upper: np.ndarray,
@@ -204,10 +258,19 @@ def core_dp(
     if given, returns a good plan of a plain laminar problem (the branch and bound with a
     small budget): in phase 2 it is run on the reduced problem, whose incumbent the
     hold-bound search rarely gets close to, and a better incumbent narrows every window.
+
+    Targets: the windows and the fixing are only as narrow as the gap to the incumbent,
+    so the DP is first asked for the plans above a target just below the LP bound D
+    (D - eps, eps = 1e-7 x |D|, then x 8 ...), down to the incumbent. If the best plan of
+    a target's DP reaches the target, it is optimal (every better plan was in its set);
+    if not, no plan is above the target, the plan becomes the incumbent and the next
+    target is lower. The first targets cost little; the last is the plain run.
     """
     n = values.shape[0]
     m = group_capacity.shape[0]
     p = np.zeros(n) if primary is None else np.asarray(primary, dtype=np.float64)
+    if primary is not None and opt1 is None:
+        raise ValueError("phase 2 needs opt1")
     if np.any(weight <= 0) or np.any((values < 0) & (upper > 0)) or np.any(p < 0):
         return None
     worth = ((values > 0) | (p > 0)) & (upper > 0)
@@ -223,23 +286,19 @@ def core_dp(
     T = grid[1][0] if grid[1][0] >= 0 else int(np.sum(W * u)) + 1
     caps = np.array(grid[1][1:], dtype=np.int64)
     in_group = [group == g for g in range(m)]
-    work = 0
 
     # 2. phase 2: pin the critical lots of unsaturated components, profile the saturated ones
     lo = np.zeros(n, dtype=np.int64)
     saturated: dict[int, _Saturated] = {}
     how = []
     if primary is not None:
-        if opt1 is None:
-            raise ValueError("phase 2 needs opt1")
         tol = CRITICAL_TOLERANCE * max(1.0, abs(opt1))
         crit = worth & (p > 0)
         for g in range(m):
             sel = crit & in_group[g]
             if int(np.sum(W[sel] * u[sel])) > caps[g]:
                 saturated[g] = _Saturated(np.flatnonzero(worth & in_group[g]), W, p, values, u, int(caps[g]), tol)
-                work += saturated[g].work
-        if work > work_limit:
+        if sum(s.work for s in saturated.values()) > work_limit:
             return None
         pin = crit.copy()
         for g in saturated:
@@ -247,114 +306,125 @@ def core_dp(
         lo[pin] = u[pin]
         for sat in saturated.values():
             sat.solve()
-        c_mins = sum(sat.c_min for sat in saturated.values())
         reached = float(np.dot(p, lo)) + sum(sat.p_max for sat in saturated.values())
-        if abs(reached - opt1) > tol or int(np.sum(W * lo)) + c_mins > T:
+        if abs(reached - opt1) > tol or int(np.sum(W * lo)) + sum(s.c_min for s in saturated.values()) > T:
             return None  # the critical optimum does not decompose by component
         if float(np.dot(p, x_inc)) < opt1 - tol or np.any(x_inc[pin] < u[pin]):
             return None  # the incumbent is not a plan of the reduced problem
         how.append(f"{int(pin.sum())} critical items pinned" + (f", {len(saturated)} saturated" if saturated else ""))
-    z = float(np.dot(values, x_inc))
-    scale = max(1.0, abs(z))
     sat_items = np.zeros(n, dtype=np.bool_)
     for g in saturated:
         sat_items |= in_group[g]
 
-    # 3. reduced-cost fixing on the LP of the rest (+ hull segments of saturated categories)
-    def rest_capacities(lo_now: np.ndarray) -> tuple[int, np.ndarray]:
-        used = W * lo_now
-        t = T - int(used[~sat_items].sum()) - sum(sat.c_min for sat in saturated.values())
-        c = np.array([caps[g] - int(used[in_group[g]].sum()) for g in range(m)], dtype=np.int64)
-        return t, c
-
-    t_rest, c_rest = rest_capacities(lo)
-    base = float(np.dot(values[~sat_items], lo[~sat_items])) + sum(s.q_min for s in saturated.values())
+    # 3. the LP of the rest: candidates + hull segments of the saturated categories
     cand = np.flatnonzero(worth & ~sat_items & (u > lo))
-    seg_len = [sat.hull[0] for sat in saturated.values()]
-    seg_gain = [sat.hull[1] for sat in saturated.values()]
-    seg_len = np.concatenate(seg_len) if seg_len else np.zeros(0)
-    seg_gain = np.concatenate(seg_gain) if seg_gain else np.zeros(0)
-    n_c = cand.size
+    seg_len = np.concatenate([np.zeros(0), *[s.hull[0] for s in saturated.values()]])
+    seg_gain = np.concatenate([np.zeros(0), *[s.hull[1] for s in saturated.values()]])
     lp_v = np.concatenate([values[cand], seg_gain])
     lp_w = np.concatenate([W[cand].astype(np.float64), seg_len])
     lp_u = np.concatenate([u[cand] - lo[cand], np.ones(seg_len.size, dtype=np.int64)])
     lp_g = np.concatenate([group[cand], np.full(seg_len.size, -1, dtype=np.int64)]).astype(np.int64)
     order = np.lexsort((np.arange(lp_v.size), -lp_v / lp_w))
-    lp_v, lp_w, lp_u, lp_g = lp_v[order], lp_w[order], lp_u[order], lp_g[order]
-    lp_caps = c_rest.astype(np.float64)
-    for g in saturated:
-        lp_caps[g] = np.inf
+    red = _Reduced(values, W, group, u, lo, cand, saturated, sat_items, in_group, T, caps,
+                   lp_v[order], lp_w[order], lp_u[order], lp_g[order], order)
+    red.t_rest, red.c_rest, base = red.rest(lo)
+    if red.t_rest < 0 or np.any(red.c_rest < 0):
+        return None
+
+    z = float(np.dot(values, x_inc))
     if improve is not None and primary is not None:
-        x_better = _improved_incumbent(improve, values, W, group, u, lo, cand, saturated, lp_v, lp_w, lp_u, lp_g,
-                                       t_rest, c_rest, lp_caps)
+        x_better = _improved_incumbent(improve, red)
         if float(np.dot(values, x_better)) > z:
             x_inc, z = x_better, float(np.dot(values, x_better))
-            scale = max(1.0, abs(z))
             how.append("incumbent improved")
-    cut = z - base + 1e-11 * scale
-    f_lo, f_hi = _reduced_cost_fixing(lp_v, lp_w, lp_u, lp_g, float(t_rest), lp_caps, cut)
-    real = order < n_c
+    bound, _, _ = red.dual_bound(red.lp_u, red.t_rest, red.c_rest, base)
+    scale = max(1.0, abs(bound))
+    eps = 1e-7 * scale
+    while True:
+        target = bound - eps
+        last = target <= z
+        if last:
+            target = z
+        found = _dp_above(red, target, work_limit)
+        if found is None:
+            return None
+        x, note = found
+        value = float(np.dot(values, x)) if x is not None else -np.inf
+        if value > z:
+            x_inc, z = x, value
+        if last or value >= target - 1e-12 * scale:
+            return x_inc, "; ".join([*how, note])
+        eps *= 8
+
+
+def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray | None, str] | None:
+    """Steps 3-5 for the plans of value > target: the best plan of a set holding all of
+    them (None: the set is empty), with how it went; None when beyond ``work_limit``."""
+    n_c = red.cand.size
+    t_rest, c_rest, base = red.rest(red.lo)
+    scale = max(1.0, abs(target))
+    cut = target - base + 1e-11 * scale
+    f_lo, f_hi = _reduced_cost_fixing(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest), cut)
+    real = red.order < n_c
     if np.any(f_lo[real] > f_hi[real]):
-        return x_inc, "; ".join([*how, "reduced-cost fixing"])
+        return None, "reduced-cost fixing"
     box_lo = np.zeros(n_c, dtype=np.int64)
     box_hi = np.zeros(n_c, dtype=np.int64)
-    box_lo[order[real]] = f_lo[real]
-    box_hi[order[real]] = f_hi[real]
-    lo[cand] += box_lo
-    free = np.zeros(n, dtype=np.int64)
-    free[cand] = box_hi - box_lo
-    t_rest, c_rest = rest_capacities(lo)
-    base = float(np.dot(values[~sat_items], lo[~sat_items])) + sum(s.q_min for s in saturated.values())
+    box_lo[red.order[real]] = f_lo[real]
+    box_hi[red.order[real]] = f_hi[real]
+    lo = red.lo.copy()
+    lo[red.cand] += box_lo
+    free = np.zeros(lo.size, dtype=np.int64)
+    free[red.cand] = box_hi - box_lo
+    t_rest, c_rest, base = red.rest(lo)
     if t_rest < 0 or np.any(c_rest < 0):
-        return x_inc, "; ".join([*how, "reduced-cost fixing"])
-    n_free = int(np.sum(free > 0))
-    how.append(f"reduced-cost fixing, DP on {n_free} items")
+        return None, "reduced-cost fixing"
+    note = f"reduced-cost fixing, DP on {int(np.sum(free > 0))} items"
 
     # 4. windows from the duals of the fixed problem
-    lp_u2 = lp_u.copy()
-    lp_u2[real] = (box_hi - box_lo)[order[real]]
-    lp_caps = np.where(np.isin(np.arange(m), list(saturated)), np.inf, c_rest.astype(np.float64))
-    lam, mu = _lp_duals(lp_v, lp_w, lp_u2, lp_g, float(t_rest), lp_caps)
-    mu_all = np.concatenate([[0.0], mu])
-    rc = lp_v - (lam + mu_all[lp_g + 1]) * lp_w
-    dual_bound = base + float(np.sum(np.maximum(rc, 0.0) * lp_u2)) + lam * t_rest + float(
-        sum(mu[g] * c_rest[g] for g in range(m) if g not in saturated)
-    )
-    delta = dual_bound - z + 1e-9 * scale
+    lp_u = red.lp_u.copy()
+    lp_u[real] = (box_hi - box_lo)[red.order[real]]
+    bound, lam, mu = red.dual_bound(lp_u, t_rest, c_rest, base)
+    delta = bound - target + 1e-9 * scale
     if delta < 0:
-        return x_inc, "; ".join([*how[:-1], "dual bound"])
+        return None, "dual bound"
 
     # 5. components: the items of no category (+ categories that cannot bind), each
     # binding category over its window, each saturated category over its window
-    comp_items = {g: np.flatnonzero((free > 0) & in_group[g]) for g in range(m) if g not in saturated}
+    W, group = red.W, red.group
+    m = c_rest.size
+    comp_items = {g: np.flatnonzero((free > 0) & red.in_group[g]) for g in range(m) if g not in red.saturated}
     loose = [g for g, it in comp_items.items() if int(np.sum(W[it] * free[it])) <= c_rest[g]]
     zero_items = np.flatnonzero((free > 0) & (group < 0))
     zero_items = np.concatenate([zero_items, *[comp_items.pop(g) for g in loose]]).astype(np.int64)
     windows: list[tuple[str, int, object, int, int]] = []  # (kind, g, component, lo cell, hi cell)
     for g, it in comp_items.items():
-        comp = _Component(it, W, values, free, int(c_rest[g]))
+        comp = _Component(it, W, red.values, free, int(c_rest[g]))
         a = 0
         if mu[g] > 0:
             a = max(0, int(np.ceil(c_rest[g] - delta / mu[g])) - 1)
         windows.append(("group", g, comp, min(a, comp.cap), comp.cap))
-    for g, sat in saturated.items():
+    for g, sat in red.saturated.items():
         hull_max = float(np.sum(np.maximum(sat.hull[1] - lam * sat.hull[0], 0.0)))
-        e = np.arange(sat.extra.size)
-        loss = hull_max - (sat.extra - lam * e)
+        loss = hull_max - (sat.extra - lam * np.arange(sat.extra.size))
         ok = np.flatnonzero(np.isfinite(sat.extra) & (loss <= delta))
         if ok.size == 0:
-            return x_inc, "; ".join([*how, "windows empty"])
+            return None, "windows empty"
         windows.append(("saturated", g, sat, int(ok[0]), int(ok[-1])))
     a_sum = sum(w_[3] for w_ in windows)
-    zero = _Component(zero_items, W, values, free, max(0, t_rest - a_sum))
-    work += zero.work + sum(w_[2].work for w_ in windows if w_[0] == "group")
+    zero_demand = int(np.sum(W[zero_items] * free[zero_items]))
+    # the items of no category all fit whatever the categories take: no DP for them
+    zero_all = zero_demand <= t_rest - sum(w_[4] for w_ in windows)
+    zero = _Component(zero_items, W, red.values, free, 0 if zero_all else max(0, t_rest - a_sum))
+    work = (0 if zero_all else zero.work) + sum(w_[2].work for w_ in windows if w_[0] == "group")
     span = 1
     for w_ in windows:
         work += span * (w_[4] - w_[3] + 1)
         span += w_[4] - w_[3]
     if work > work_limit:
         return None
-    zero.solve()
+    if not zero_all:
+        zero.solve()
     for kind, _, comp, _, _ in windows:
         if kind == "group":
             comp.solve()
@@ -370,42 +440,40 @@ def core_dp(
         room = t_rest - (a_sum + k)
         if room < 0:
             break
-        val = h[k] + zero.profile[min(room, zero.cap)]
+        val = h[k] + (0.0 if zero_all else zero.profile[min(room, zero.cap)])
         if val > best:
             best, best_k = val, k
     if best_k < 0:
-        return x_inc, "; ".join([*how, "no plan in the windows"])
+        return None, "no plan in the windows"
 
     x = lo.copy()
     k = best_k
-    for (kind, g, comp, a, b), arg in zip(reversed(windows), reversed(args)):
+    for (kind, _, comp, a, _), arg in zip(reversed(windows), reversed(args)):
         j = int(arg[k])
         k -= j
         if kind == "group":
             x[comp.items] += comp.lots(a + j)
         else:
             x[comp.items] = comp.lots(comp.c_min + a + j)
-    room = t_rest - (a_sum + best_k)
-    x[zero.items] += zero.lots(min(room, zero.cap))
-    if float(np.dot(values, x)) < z:
-        return x_inc, "; ".join(how)
-    return x, "; ".join(how)
+    if zero_all:
+        x[zero.items] += free[zero.items]
+    else:
+        x[zero.items] += zero.lots(min(t_rest - (a_sum + best_k), zero.cap))
+    return x, note
 
 
-
-def _improved_incumbent(improve, values, W, group, u, lo, cand, saturated, lp_v, lp_w, lp_u, lp_g,
-                        t_rest, c_rest, lp_caps) -> np.ndarray:
+def _improved_incumbent(improve, red: _Reduced) -> np.ndarray:
     """A plan of the reduced phase-2 problem: each saturated category at the volume its
     LP term prefers (its hull at the total's dual), the other items by ``improve``."""
-    lam, _ = _lp_duals(lp_v, lp_w, lp_u, lp_g, float(t_rest), lp_caps)
-    x = lo.copy()
-    room = t_rest
-    for sat in saturated.values():
+    lam, _ = _lp_duals(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(red.t_rest), red.lp_caps(red.c_rest))
+    x = red.lo.copy()
+    room = red.t_rest
+    for sat in red.saturated.values():
         gain = np.where(np.isfinite(sat.extra), sat.extra - lam * np.arange(sat.extra.size), -np.inf)
         e = int(np.argmax(gain))
         x[sat.items] = sat.lots(sat.c_min + e)
         room -= e
-    caps = np.where(np.isfinite(lp_caps), c_rest, 0).astype(np.float64)
-    caps[~np.isfinite(lp_caps)] = np.inf
-    x[cand] += improve(values[cand], u[cand] - lo[cand], W[cand].astype(np.float64), group[cand], caps, float(room))
+    c = red.cand
+    x[c] += improve(red.values[c], red.u[c] - red.lo[c], red.W[c].astype(np.float64), red.group[c],
+                    red.lp_caps(red.c_rest), float(room))
     return x

@@ -41,18 +41,17 @@ search stops after ``node_limit`` nodes and says it did not prove optimality; th
 ``solve_exact_structured`` / ``solve_lexicographic_structured`` hand the problem (or
 the phase that did not close) to PuLP/CBC, the general path.
 
-Behind the search, exact DPs (laminar_dp.py): real sites have plateaus of near-equal
-value per weight (U = 0 pairs worth 0.01 x importance weight, top-up lots 0.1 x that,
-shared unit_volume x lot_size), where the LP bound exceeds the integer optimum by a
-fraction of one small lot while exponentially many fillings tie, so the search proves
-nothing within its budget (138 of 1,000 sites of the generated `large` partition).
-When a search runs out of nodes: (1) reduced-cost fixing at the root (for each item,
-the LP bound with one lot more / less than its LP count; <= incumbent + tolerance fixes
-that side, since the LP value is concave in one item's count; the phase-2 hold is left
-out of this bound, which keeps it valid), then the exact DP over the weight grid on the
-items left free; (2) else the DP on the whole problem; (3) else PuLP. The phase-2 DP
-maximises (critical value, value) lexicographically, i.e. with hold = opt1 exactly,
-inside the hold opt1 - 1e-7 x max(1, opt1) that PuLP states; its plan is accepted only
+Behind the search, exact DPs: real sites have plateaus of near-equal value per weight
+(U = 0 pairs worth 0.01 x importance weight, top-up lots 0.1 x that, shared
+unit_volume x lot_size), where the LP bound exceeds the integer optimum by a fraction
+of one small lot while exponentially many fillings tie, so the search proves nothing
+within its budget. When a search runs out of nodes: (1) the core DP of core_dp.py
+(phase 2: critical lots the hold forces pinned, saturated categories profiled;
+reduced-cost fixing; windows from the LP duals; DP on the items left free), which
+closes every site of the generated `large` partition, depots (~8,000 items) included;
+(2) else the DP of laminar_dp.py on the whole problem; (3) else PuLP. The phase-2 DPs
+maximise (critical value, value) lexicographically, i.e. with hold = opt1 exactly,
+inside the hold opt1 - 1e-7 x max(1, opt1) that PuLP states; a plan is accepted only
 if it meets that hold. ``DP_WORK_LIMIT < 0`` turns the DP fallbacks off.
 """
 
@@ -80,10 +79,12 @@ from solvers.knapsack.problem import (
 
 #: Relative objective tolerance of the pruning test.
 OBJECTIVE_TOLERANCE = 1e-11
-#: Default node budget per search (~1.5 us a node on ~125 items, so <= ~50 ms, about one
-#: CBC solve); beyond it the caller falls back to PuLP. The benchmark sites need ~300
-#: nodes (median), ~3,500 at the 99th percentile; ~1 site in 2,500 needs more.
-NODE_LIMIT = 30_000
+#: Default node budget per search (~1.5 us a node on ~125 items, so ~1.5 ms); beyond it
+#: the core DP takes over, then PuLP. Measured on the 1,000 sites of a `large` partition
+#: (criticite_hybride, one process): 30,000 nodes 16.6 s (the sites that never close
+#: spend the whole budget first), 3,000 7.0 s, 1,000 6.2 s, 300 5.3 s, all proven; 1,000
+#: keeps most sites on the search alone (random sites need ~300 nodes at the median).
+NODE_LIMIT = 1_000
 #: Node budget of the search that finds an incumbent for the core DP's reduced problem.
 HEURISTIC_NODES = 500
 #: Beyond this many items the node budget shrinks in proportion (see ``_search``).
