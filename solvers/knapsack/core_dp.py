@@ -30,14 +30,18 @@ Steps, all exact (a plan better than the incumbent survives each one):
        D - value(x) = sum_j |rc_j| |x_j - x*_j| + lam slack_total + sum_g mu_g slack_g
                       + (per saturated category: its hull term at its volume),
    every term >= 0; so a plan above z has slack_g < (D - z) / mu_g in each category,
-   and a saturated category's volume only where its term is < D - z.
+   and a saturated category's volume only where its term is < D - z. (Measured on the
+   depots: D - z ~ 0.001, so a category binding at mu ~ 4e-6 per 0.01 of volume keeps
+   ~300 cells of its ~60,000.)
 5. DP: items of equal (weight, value) in a component are merged (their bounds summed),
    split in binary lots, and each component's profile is computed up to what it can use;
    the categories' profiles are combined over their windows only, then with the profile
    of the items of no category at the total.
 
-The result is the best plan over a set holding every plan above z (and only feasible
-plans), so max(it, incumbent) is optimal. ``core_dp`` returns None when a step does not
+Steps 3-5 run for the plans above a target t (z itself, or first a t just below D, which
+costs less: ``core_dp``). Their result is the best plan over a set holding every plan
+above t (and only feasible plans): if it reaches t it is optimal, else no plan is above
+t; with t = z, max(it, incumbent) is optimal. ``core_dp`` returns None when a step does not
 apply (weights off the grid, a negative value, phase 2 without the decomposition, an
 incumbent outside the reduced problem) or the DP would exceed ``work_limit`` cell
 updates; the caller then goes on to the next fallback.
