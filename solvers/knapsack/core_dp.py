@@ -263,12 +263,14 @@ def core_dp(
     small budget): in phase 2 it is run on the reduced problem, whose incumbent the
     hold-bound search rarely gets close to, and a better incumbent narrows every window.
 
-    Targets: the windows and the fixing are only as narrow as the gap to the incumbent,
-    so the DP is first asked for the plans above a target just below the LP bound D
-    (D - eps, eps = 1e-7 x |D|, then x 8 ...), down to the incumbent. If the best plan of
-    a target's DP reaches the target, it is optimal (every better plan was in its set);
-    if not, no plan is above the target, the plan becomes the incumbent and the next
-    target is lower. The first targets cost little; the last is the plain run.
+    Targets: the windows and the fixing are only as narrow as the gap to the incumbent.
+    The DP is first asked for the plans above the incumbent; when that is beyond the work
+    limit (a poor incumbent: wide windows, little fixed), for the plans above targets just
+    below the LP bound D (D - eps, eps = 1e-7 x |D|, then x 8 ...) while they stay above
+    the incumbent, then the incumbent again if those runs improved it. If the best plan of
+    a target's DP reaches the target, it is optimal (every better plan was in its set); if
+    not, no plan is above the target, the plan becomes the incumbent if better and the
+    next target is lower.
     """
     n = values.shape[0]
     m = group_capacity.shape[0]
@@ -341,14 +343,22 @@ def core_dp(
         if float(np.dot(values, x_better)) > z:
             x_inc, z = x_better, float(np.dot(values, x_better))
             how.append("incumbent improved")
+    found = _dp_above(red, z, work_limit)
+    if found is not None:  # the plain run fits the budget
+        x, note = found
+        better = x is not None and float(np.dot(values, x)) > z
+        return (x if better else x_inc), "; ".join([*how, note])
     bound, _, _ = red.dual_bound(red.lp_u, red.t_rest, red.c_rest, base)
     scale = max(1.0, abs(bound))
     eps = 1e-7 * scale
+    tried = z
     while True:
         target = bound - eps
         last = target <= z
         if last:
-            target = z
+            if z == tried:
+                return None  # the incumbent's run is beyond the work limit
+            target = z  # a better incumbent since: its run may fit now
         found = _dp_above(red, target, work_limit)
         if found is None:
             return None
@@ -357,7 +367,7 @@ def core_dp(
         if value > z:
             x_inc, z = x, value
         if last or value >= target - 1e-12 * scale:
-            return x_inc, "; ".join([*how, note])
+            return x_inc, "; ".join([*how, note, f"target {bound - target:.1e} below the bound"])
         eps *= 8
 
 

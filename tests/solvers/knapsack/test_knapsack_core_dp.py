@@ -130,6 +130,26 @@ def test_core_dp_plain_matches_brute_force():
     assert checked == 450
 
 
+def test_core_dp_targets_below_the_bound_are_exact():
+    """A work limit too small for the run above a poor incumbent: the targets just below
+    the LP bound take over; whatever they return is the optimum (or None)."""
+    rng = np.random.default_rng(3)
+    via_targets = 0
+    for _ in range(300):
+        weight, group, gcap, total, upper, _, q = _random_problem(rng)
+        plans = list(_plans(weight, group, gcap, total, upper))
+        optimum = max(float(q @ y) for y in plans)
+        for limit in (4, 12, 40):
+            got = core_dp(q, upper, weight, group, gcap, total, plans[0] * 0, work_limit=limit)
+            if got is None:
+                continue
+            x, how = got
+            via_targets += "below the bound" in how
+            assert _feasible(x, weight, group, gcap, total, upper)
+            assert float(q @ x) == pytest.approx(optimum, abs=1e-9)
+    assert via_targets > 20
+
+
 def test_core_dp_phase_two_matches_brute_force():
     """Lexicographic (critical value, value); saturated categories (critical volume over
     the limit) and pinned ones both occur."""
