@@ -111,7 +111,12 @@ def run_partitions(
         if len(dates) > 1:
             raw_keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "raw"]
             if not ingest_range(instance, job, min(dates), max(dates), raw_keys, run_config, "inputs"):
-                module_keys = [key for key in defs.resolve_asset_graph().materializable_asset_keys if key.path[0] != "raw"]
+                graph = defs.resolve_asset_graph()
+                # the daily job's own assets only (kpi/monthly has monthly partitions)
+                module_keys = [
+                    key for key in graph.materializable_asset_keys
+                    if key.path[0] != "raw" and graph.get(key).partitions_def == partitions
+                ]
         for index, day in enumerate(dates, start=1):
             started = time.perf_counter()
             print(f"[{index}/{len(dates)}] {day}: running ...", flush=True)

@@ -66,6 +66,25 @@ def test_run_then_query_and_status(tiny_data, capsys):
     assert "stock/stock_projection" in status and "2026-01-04" in status and "SUCCESS" in status
 
 
+def test_a_date_range_runs_every_partition(tiny_data, capsys):
+    """--from/--to loads the inputs of the range in one run, then runs the modules (the daily
+    job's assets only: kpi/monthly is monthly) partition by partition."""
+    assert main(["run", "--from", "2026-01-03", "--to", "2026-01-04"]) == 0
+    out = capsys.readouterr().out
+    assert "[1/2] 2026-01-03: ok" in out and "[2/2] 2026-01-04: ok" in out
+    assert main(["query", "--format", "json", "SELECT DISTINCT CAST(partition_date AS VARCHAR) AS d "
+                 "FROM knapsack.allocation ORDER BY d"]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"d": "2026-01-03"}, {"d": "2026-01-04"}]
+
+
+def test_demo_generates_and_runs_its_last_days(project_env, capsys):
+    """The README's first command, on the tiny profile: several partitions, then the summary."""
+    assert main(["demo", "--profile", "tiny", "--start", "2026-01-01", "--days", "4", "--run-days", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "[1/2] 2026-01-03: ok" in out and "[2/2] 2026-01-04: ok" in out
+    assert "knapsack.allocation" in out and "reassort ui" in out
+
+
 def test_failed_run_exits_non_zero_with_the_reason(tiny_data, capsys):
     (tiny_data / "extracts" / "2026-01-04" / "purchase_orders.csv").unlink()
     assert main(["run", "--date", "2026-01-04"]) == 1
