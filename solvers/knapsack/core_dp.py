@@ -44,7 +44,8 @@ above t (and only feasible plans): if it reaches t it is optimal, else no plan i
 t; with t = z, max(it, incumbent) is optimal. ``core_dp`` returns None when a step does not
 apply (weights off the grid, a negative value, phase 2 without the decomposition, an
 incumbent outside the reduced problem) or the DP would exceed ``work_limit`` cell
-updates; the caller then goes on to the next fallback.
+updates (per run; TARGETS_WORK_FACTOR x that for the targets together): the caller then
+goes on to the next fallback. Time is bounded by that work (~1 ns a cell update).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ from solvers.knapsack.laminar_lp import _lp_duals, _reduced_cost_fixing
 
 #: Default cap on DP cell updates (profiles + window combinations), ~0.5 s.
 CORE_WORK_LIMIT = 400_000_000
+#: The targets below the bound may spend this many times ``work_limit`` together (each
+#: within ``work_limit``): ~1.5 s at most per site.
+TARGETS_WORK_FACTOR = 3
 #: Relative tolerance on critical values when checking the phase-2 decomposition.
 CRITICAL_TOLERANCE = 1e-9
 
@@ -345,13 +349,14 @@ def core_dp(
             how.append("incumbent improved")
     found = _dp_above(red, z, work_limit)
     if found is not None:  # the plain run fits the budget
-        x, note = found
+        x, note, _ = found
         better = x is not None and float(np.dot(values, x)) > z
         return (x if better else x_inc), "; ".join([*how, note])
     bound, _, _ = red.dual_bound(red.lp_u, red.t_rest, red.c_rest, base)
     scale = max(1.0, abs(bound))
     eps = 1e-7 * scale
     tried = z
+    budget = TARGETS_WORK_FACTOR * work_limit
     while True:
         target = bound - eps
         last = target <= z
@@ -359,10 +364,11 @@ def core_dp(
             if z == tried:
                 return None  # the incumbent's run is beyond the work limit
             target = z  # a better incumbent since: its run may fit now
-        found = _dp_above(red, target, work_limit)
+        found = _dp_above(red, target, min(work_limit, budget))
         if found is None:
             return None
-        x, note = found
+        x, note, spent = found
+        budget -= spent
         value = float(np.dot(values, x)) if x is not None else -np.inf
         if value > z:
             x_inc, z = x, value
@@ -371,9 +377,10 @@ def core_dp(
         eps *= 8
 
 
-def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray | None, str] | None:
+def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray | None, str, int] | None:
     """Steps 3-5 for the plans of value > target: the best plan of a set holding all of
-    them (None: the set is empty), with how it went; None when beyond ``work_limit``."""
+    them (None: the set is empty), how it went and the DP work done; None when the DP
+    would exceed ``work_limit`` (then nothing is done)."""
     n_c = red.cand.size
     t_rest, c_rest, base = red.rest(red.lo)
     scale = max(1.0, abs(target))
@@ -381,7 +388,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     f_lo, f_hi = _reduced_cost_fixing(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest), cut)
     real = red.order < n_c
     if np.any(f_lo[real] > f_hi[real]):
-        return None, "reduced-cost fixing"
+        return None, "reduced-cost fixing", 0
     box_lo = np.zeros(n_c, dtype=np.int64)
     box_hi = np.zeros(n_c, dtype=np.int64)
     box_lo[red.order[real]] = f_lo[real]
@@ -392,7 +399,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     free[red.cand] = box_hi - box_lo
     t_rest, c_rest, base = red.rest(lo)
     if t_rest < 0 or np.any(c_rest < 0):
-        return None, "reduced-cost fixing"
+        return None, "reduced-cost fixing", 0
     note = f"reduced-cost fixing, DP on {int(np.sum(free > 0))} items"
 
     # 4. windows from the duals of the fixed problem
@@ -401,7 +408,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     bound, lam, mu = red.dual_bound(lp_u, t_rest, c_rest, base)
     delta = bound - target + 1e-9 * scale
     if delta < 0:
-        return None, "dual bound"
+        return None, "dual bound", 0
 
     # 5. components: the items of no category (+ categories that cannot bind), each
     # binding category over its window, each saturated category over its window
@@ -423,7 +430,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
         loss = hull_max - (sat.extra - lam * np.arange(sat.extra.size))
         ok = np.flatnonzero(np.isfinite(sat.extra) & (loss <= delta))
         if ok.size == 0:
-            return None, "windows empty"
+            return None, "windows empty", 0
         windows.append(("saturated", g, sat, int(ok[0]), int(ok[-1])))
     a_sum = sum(w_[3] for w_ in windows)
     zero_demand = int(np.sum(W[zero_items] * free[zero_items]))
@@ -458,7 +465,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
         if val > best:
             best, best_k = val, k
     if best_k < 0:
-        return None, "no plan in the windows"
+        return None, "no plan in the windows", work
 
     x = lo.copy()
     k = best_k
@@ -473,7 +480,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
         x[zero.items] += free[zero.items]
     else:
         x[zero.items] += zero.lots(min(t_rest - (a_sum + best_k), zero.cap))
-    return x, note
+    return x, note, work
 
 
 def _improved_incumbent(improve, red: _Reduced) -> np.ndarray:
