@@ -13,16 +13,20 @@ import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from typing import Mapping, Sequence
 
+import numpy as np
 import polars as pl
 
 from solvers.knapsack.site_model import (
     TOPUP_RATIO,
     SiteCapacities,
-    SiteSolution,
     SiteSolver,
     SiteSummary,
     Strategy,
-    solve_site,
+    allocation_frame,
+    pair_terms,
+    plan_lots,
+    site_summary,
+    solve_terms,
 )
 
 
@@ -52,8 +56,11 @@ def summary_frame(summaries: Sequence[SiteSummary]) -> pl.DataFrame:
     return pl.DataFrame(rows, schema_overrides=schema)
 
 
-def _solve_one(args: tuple) -> SiteSolution:
-    return solve_site(*args)
+def _solve_one(args: tuple) -> tuple[np.ndarray, np.ndarray, SiteSummary]:
+    terms, capacities, strategy, solver, time_limit_s = args
+    model, result = solve_terms(terms, capacities, strategy, solver, time_limit_s)
+    lots_hi, lots_lo = plan_lots(model, result)
+    return lots_hi, lots_lo, site_summary(model, result, strategy, lots_hi, lots_lo)
 
 
 def solve_sites(
@@ -65,27 +72,36 @@ def solve_sites(
     topup_ratio: float = TOPUP_RATIO,
     workers: int = 1,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """(allocation of every pair of every site, one summary row per site).
+    """(allocation of every pair of every site, one summary row per site), sites in
+    site_id order, pairs in article_id order within a site.
 
-    ``capacities`` must hold every site_id of ``pairs`` (defaults already applied).
+    ``capacities`` must hold every site_id of ``pairs`` (defaults already applied). The
+    SPEC §5 terms and the allocation frame are computed once for all sites (Polars), the
+    site models and solves one site at a time (numpy / numba).
     """
     missing = set(pairs["site_id"].unique().to_list()) - set(capacities)
     if missing:
         raise KeyError(f"no capacities for sites {sorted(missing)[:10]}")
-    groups = pairs.partition_by("site_id", as_dict=True, maintain_order=True)
+    terms = pair_terms(pairs, topup_ratio)
+    if terms.height == 0:
+        return pl.DataFrame(), summary_frame([])
+    site_ids = terms["site_id"].to_numpy()
+    starts = np.concatenate([[0], np.flatnonzero(site_ids[1:] != site_ids[:-1]) + 1, [terms.height]])
     jobs = [
-        (frame, capacities[key[0]], strategy, solver, time_limit_s, topup_ratio)
-        for key, frame in sorted(groups.items(), key=lambda kv: str(kv[0][0]))
+        (terms.slice(a, b - a), capacities[site_ids[a]], strategy, solver, time_limit_s)
+        for a, b in zip(starts[:-1], starts[1:])
     ]
     if workers > 1 and len(jobs) > 1:
         ctx = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            solutions = list(pool.map(_solve_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+            solved = list(pool.map(_solve_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
     else:
-        solutions = [_solve_one(j) for j in jobs]
-    allocation = (
-        pl.concat([s.allocation for s in solutions], how="vertical_relaxed")
-        if solutions
-        else pl.DataFrame()
+        solved = [_solve_one(j) for j in jobs]
+    summaries = [s for _, _, s in solved]
+    status = pl.Series("status", [s.status for s in summaries]).gather(
+        np.repeat(np.arange(len(summaries)), np.diff(starts))
     )
-    return allocation, summary_frame([s.summary for s in solutions])
+    allocation = allocation_frame(
+        terms, np.concatenate([h for h, _, _ in solved]), np.concatenate([lo for _, lo, _ in solved]), strategy, status
+    )
+    return allocation, summary_frame(summaries)

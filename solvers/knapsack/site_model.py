@@ -66,11 +66,12 @@ def spec_ceil(expr: pl.Expr) -> pl.Expr:
 
 
 def pair_terms(pairs: pl.DataFrame, topup_ratio: float = TOPUP_RATIO) -> pl.DataFrame:
-    """The per-pair quantities of SPEC §5, sorted by article_id.
+    """The per-pair quantities of SPEC §5, sorted by site_id then article_id (one site or
+    many: the batch computes them once for every site).
 
     Adds need_min, need_max, n_min, u, weight_lot (= unit_volume x lot_size),
     importance_weight, v_hi, v_lo. Raises on missing columns, unknown importance,
-    nulls in a formula input, or an article twice in the site.
+    nulls in a formula input, or an article twice in a site.
     """
     missing = [c for c in PAIR_COLUMNS if c not in pairs.columns]
     if missing:
@@ -85,15 +86,15 @@ def pair_terms(pairs: pl.DataFrame, topup_ratio: float = TOPUP_RATIO) -> pl.Data
     unknown = set(pairs["importance"].unique().to_list()) - IMPORTANCE_WEIGHT.keys()
     if unknown:
         raise ValueError(f"unknown importance values {sorted(unknown)}")
-    if pairs["article_id"].n_unique() != pairs.height:
-        raise ValueError("an article appears twice in the site's pairs")
+    if pairs.select(pl.struct("site_id", "article_id").n_unique()).item() != pairs.height:
+        raise ValueError("an article appears twice in a site's pairs")
     if pairs.height and (pairs["lot_size"].min() < 1 or pairs["unit_volume"].min() <= 0):
         raise ValueError("lot_size must be >= 1 and unit_volume > 0")
 
     lot = pl.col("lot_size").cast(pl.Float64)
     p = pl.col("min_projected").cast(pl.Float64)
     return (
-        pairs.sort("article_id")
+        pairs.sort("site_id", "article_id")
         .with_columns(
             need_min=pl.max_horizontal(pl.lit(0.0), pl.col("stock_min").cast(pl.Float64) - p),
             need_max=pl.max_horizontal(pl.lit(0.0), pl.col("stock_max").cast(pl.Float64) - p),
@@ -134,7 +135,11 @@ def build_site_model(
     pairs: pl.DataFrame, capacities: SiteCapacities, topup_ratio: float = TOPUP_RATIO
 ) -> SiteModel:
     """Items and constraints of SPEC §5 for one site."""
-    terms = pair_terms(pairs, topup_ratio)
+    return site_model_from_terms(pair_terms(pairs, topup_ratio), capacities)
+
+
+def site_model_from_terms(terms: pl.DataFrame, capacities: SiteCapacities) -> SiteModel:
+    """Items and constraints of one site from its rows of ``pair_terms``."""
     n_min = terms["n_min"].to_numpy().astype(np.int64)
     u = terms["u"].to_numpy().astype(np.int64)
     weight = terms["weight_lot"].to_numpy().astype(np.float64)
@@ -281,32 +286,46 @@ def _nan_to_none(v: float) -> float | None:
     return None if v is None or np.isnan(v) else float(v)
 
 
-def plan_from_result(model: SiteModel, result: KnapsackResult, strategy: str) -> SiteSolution:
-    """Per-pair lots (hi + lo), quantity = lots x lot_size, volume = quantity x unit_volume,
-    value = lots_hi v_hi + lots_lo v_lo; and the site summary."""
+def plan_lots(model: SiteModel, result: KnapsackResult) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair of the site (in ``model.pairs`` order): (minimum-need lots, top-up lots)."""
     n_pairs = model.pairs.height
     x = result.x
-    lots_hi = np.bincount(model.item_pair[model.item_tier == 0], weights=x[model.item_tier == 0], minlength=n_pairs)
-    lots_lo = np.bincount(model.item_pair[model.item_tier == 1], weights=x[model.item_tier == 1], minlength=n_pairs)
-    allocation = (
-        model.pairs.with_columns(
-            lots_hi=pl.Series(lots_hi.astype(np.int64)),
-            lots_lo=pl.Series(lots_lo.astype(np.int64)),
-        )
+    hi = model.item_tier == 0
+    lots_hi = np.bincount(model.item_pair[hi], weights=x[hi], minlength=n_pairs).astype(np.int64)
+    lots_lo = np.bincount(model.item_pair[~hi], weights=x[~hi], minlength=n_pairs).astype(np.int64)
+    return lots_hi, lots_lo
+
+
+def allocation_frame(
+    terms: pl.DataFrame, lots_hi: np.ndarray, lots_lo: np.ndarray, strategy: str, status: str | pl.Series
+) -> pl.DataFrame:
+    """knapsack.allocation rows: lots = hi + lo, quantity = lots x lot_size, volume =
+    quantity x unit_volume, value = lots_hi v_hi + lots_lo v_lo (one site or many)."""
+    return (
+        terms.with_columns(lots_hi=pl.Series(lots_hi, dtype=pl.Int64), lots_lo=pl.Series(lots_lo, dtype=pl.Int64))
         .with_columns(lots=pl.col("lots_hi") + pl.col("lots_lo"))
         .with_columns(quantity=pl.col("lots") * pl.col("lot_size").cast(pl.Int64))
         .with_columns(
             volume=pl.col("quantity") * pl.col("unit_volume").cast(pl.Float64),
             value=pl.col("lots_hi") * pl.col("v_hi") + pl.col("lots_lo") * pl.col("v_lo"),
             strategy=pl.lit(strategy),
-            status=pl.lit(str(result.status)),
+            status=status if isinstance(status, pl.Series) else pl.lit(status),
         )
     )
-    use = allocation.group_by("category").agg(pl.col("volume").sum()).rows()
+
+
+def site_summary(
+    model: SiteModel, result: KnapsackResult, strategy: str, lots_hi: np.ndarray, lots_lo: np.ndarray
+) -> SiteSummary:
+    """The knapsack.site_summary row of one site's plan (capacity use from the lots)."""
+    pairs = model.pairs
+    volume = (lots_hi + lots_lo) * pairs["lot_size"].to_numpy().astype(np.int64) * pairs["unit_volume"].to_numpy().astype(np.float64)
+    category = pairs["category"].to_numpy()
     category_use = {cat: 0.0 for cat in model.limited_categories}
-    category_use.update({str(cat): float(v) for cat, v in use})
-    site_ids = model.pairs["site_id"].unique().to_list()
-    summary = SiteSummary(
+    for cat in np.unique(category):
+        category_use[str(cat)] = float(volume[category == cat].sum())
+    site_ids = pairs["site_id"].unique().to_list()
+    return SiteSummary(
         site_id=site_ids[0] if len(site_ids) == 1 else None,
         strategy=strategy,
         status=str(result.status),
@@ -314,17 +333,43 @@ def plan_from_result(model: SiteModel, result: KnapsackResult, strategy: str) ->
         objective=float(result.objective),
         bound=_nan_to_none(result.bound),
         gap=_nan_to_none(result.gap),
-        volume_used=float(allocation["volume"].sum()),
+        volume_used=float(volume.sum()),
         capacity_total=float(model.capacities.total),
         category_use=dict(sorted(category_use.items())),
         category_capacity={c: float(model.capacities.categories[c]) for c in model.limited_categories},
-        n_pairs=n_pairs,
+        n_pairs=pairs.height,
         n_items=model.problem.n_items,
         build_ms=result.build_ms,
         solve_ms=result.solve_ms,
         detail=result.detail,
     )
-    return SiteSolution(allocation=allocation, summary=summary, result=result)
+
+
+def plan_from_result(model: SiteModel, result: KnapsackResult, strategy: str) -> SiteSolution:
+    """One site's allocation rows (every pair, lots may be 0) and its summary."""
+    lots_hi, lots_lo = plan_lots(model, result)
+    allocation = allocation_frame(model.pairs, lots_hi, lots_lo, strategy, str(result.status))
+    return SiteSolution(allocation=allocation, summary=site_summary(model, result, strategy, lots_hi, lots_lo), result=result)
+
+
+def solve_terms(
+    terms: pl.DataFrame,
+    capacities: SiteCapacities,
+    strategy: Strategy = "criticite_hybride",
+    solver: SiteSolver = "cbc",
+    time_limit_s: float = 10.0,
+    threads: int = 1,
+) -> tuple[SiteModel, KnapsackResult]:
+    """One site's model (from its ``pair_terms`` rows) and the strategy's result; the
+    result's build_ms includes building the model."""
+    t0 = time.perf_counter()
+    model = site_model_from_terms(terms, capacities)
+    model_ms = (time.perf_counter() - t0) * 1e3
+    result = solve_model(model, strategy, solver, time_limit_s, threads)
+    return model, KnapsackResult(
+        result.x, result.objective, result.bound, result.gap, result.status, result.solver,
+        result.build_ms + model_ms, result.solve_ms, result.detail,
+    )
 
 
 def solve_site(
@@ -337,12 +382,5 @@ def solve_site(
     threads: int = 1,
 ) -> SiteSolution:
     """SPEC §5 for one site: what to send, under its capacities, by the chosen strategy."""
-    t0 = time.perf_counter()
-    model = build_site_model(pairs, capacities, topup_ratio)
-    model_ms = (time.perf_counter() - t0) * 1e3
-    result = solve_model(model, strategy, solver, time_limit_s, threads)
-    result = KnapsackResult(
-        result.x, result.objective, result.bound, result.gap, result.status, result.solver,
-        result.build_ms + model_ms, result.solve_ms, result.detail,
-    )
+    model, result = solve_terms(pair_terms(pairs, topup_ratio), capacities, strategy, solver, time_limit_s, threads)
     return plan_from_result(model, result, strategy)
