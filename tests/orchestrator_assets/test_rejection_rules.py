@@ -189,3 +189,36 @@ def test_rejected_row_keeps_row_number_and_raw_values():
     row = result.rejected.row(0, named=True)
     assert row["row"] == 2
     assert '"quantity_on_hand":"x"' in row["raw"]
+
+
+def test_several_bad_rows_of_a_multi_chunk_table_are_all_reported():
+    """A CSV read in parallel comes in chunks; the rejected rows then sit in chunks of 0 to n
+    rows, on which Polars' str.format panicked (2 bad rows of a 2,000-row articles.csv made
+    the whole run fail). Every kind of rule, bad rows in several chunks."""
+
+    def article(i: int, **changes: str | None) -> dict[str, str | None]:
+        row = {
+            "article_id": f"A{i:04d}", "designation": "x", "category": "FIBRE", "importance": "STANDARD",
+            "unit_cost": "1.5", "unit_volume": "0.1", "stock_min": "1", "stock_max": "3",
+            "lead_time_days": "2", "lot_size": "1", "active": "true",
+        }
+        row.update(changes)
+        return row
+
+    bad = {
+        3: {"lot_size": "0"}, 40: {"lot_size": "0"},                       # out_of_range, twice
+        7: {"importance": "VITAL"}, 55: {"importance": "VITAL"},           # not_in_domain
+        12: {"unit_cost": "abc"}, 61: {"unit_cost": "abc"},                # bad_type
+        20: {"stock_max": "0"}, 70: {"stock_max": "0"},                    # stock_max < stock_min
+        25: {"category": None}, 75: {"article_id": "A0076"},               # missing, duplicate
+    }
+    rows = [article(i, **bad.get(i, {})) for i in range(100)]
+    chunks = [pl.DataFrame(rows[a:b]) for a, b in ((0, 30), (30, 31), (31, 60), (60, 100))]
+    frame = pl.concat(chunks, rechunk=False)
+    assert frame.n_chunks() > 1
+    result = validate_table(frame, ARTICLES, D)
+    rejected = result.rejected.sort("row")
+    assert rejected["row"].to_list() == sorted([i + 1 for i in bad if i != 25] + [26, 77])
+    assert set(rejected["rule"]) == {"out_of_range", "not_in_domain", "bad_type", "missing_value", "duplicate_key"}
+    assert rejected.filter(pl.col("row") == 4)["detail"].item() == "lot_size='0' must be >= 1"
+    assert result.accepted.height == 100 - rejected.height

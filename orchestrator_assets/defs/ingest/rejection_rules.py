@@ -83,7 +83,8 @@ def _parsed(column: Column) -> pl.Expr:
 
 
 def _shown(name: str) -> pl.Expr:
-    return pl.format("{}='{}'", pl.lit(name), pl.col(name).fill_null(""))
+    # constants go into the template rather than as pl.lit arguments (one column to format)
+    return pl.format(f"{name}='{{}}'", pl.col(name).fill_null(""))
 
 
 def _column_failures(column: Column) -> list[tuple[str, pl.Expr, pl.Expr]]:
@@ -97,7 +98,7 @@ def _column_failures(column: Column) -> list[tuple[str, pl.Expr, pl.Expr]]:
         (
             "bad_type",
             ~is_blank & parsed.is_null(),
-            pl.format("{} is not a valid {}", _shown(column.name), pl.lit(column.type)),
+            pl.format(f"{{}} is not a valid {column.type}", _shown(column.name)),
         )
     )
     if column.min_inclusive is not None:
@@ -105,7 +106,7 @@ def _column_failures(column: Column) -> list[tuple[str, pl.Expr, pl.Expr]]:
             (
                 "out_of_range",
                 parsed < column.min_inclusive,
-                pl.format("{} must be >= {}", _shown(column.name), pl.lit(_number(column.min_inclusive))),
+                pl.format(f"{{}} must be >= {_number(column.min_inclusive)}", _shown(column.name)),
             )
         )
     if column.min_exclusive is not None:
@@ -113,7 +114,7 @@ def _column_failures(column: Column) -> list[tuple[str, pl.Expr, pl.Expr]]:
             (
                 "out_of_range",
                 parsed <= column.min_exclusive,
-                pl.format("{} must be > {}", _shown(column.name), pl.lit(_number(column.min_exclusive))),
+                pl.format(f"{{}} must be > {_number(column.min_exclusive)}", _shown(column.name)),
             )
         )
     if column.domain is not None:
@@ -121,7 +122,7 @@ def _column_failures(column: Column) -> list[tuple[str, pl.Expr, pl.Expr]]:
             (
                 "not_in_domain",
                 parsed.is_not_null() & ~parsed.is_in(list(column.domain)),
-                pl.format("{} is not one of {}", _shown(column.name), pl.lit(", ".join(column.domain))),
+                pl.format(f"{{}} is not one of {', '.join(column.domain)}", _shown(column.name)),
             )
         )
     return failures
@@ -168,11 +169,11 @@ def validate_table(
         parsed = pl.col(f"__parsed_{name}")
         if relation == "equals":
             failures.append(
-                ("wrong_date", parsed != partition_date, pl.format("{} is not the partition date {}", _shown(name), pl.lit(str(partition_date))))
+                ("wrong_date", parsed != partition_date, pl.format(f"{{}} is not the partition date {partition_date}", _shown(name)))
             )
         else:
             failures.append(
-                ("wrong_date", parsed <= partition_date, pl.format("{} is not after the partition date {}", _shown(name), pl.lit(str(partition_date))))
+                ("wrong_date", parsed <= partition_date, pl.format(f"{{}} is not after the partition date {partition_date}", _shown(name)))
             )
     for reference in contract.references:
         if reference.table not in known_ids:
@@ -183,7 +184,7 @@ def validate_table(
             (
                 reference.rule,
                 parsed.is_not_null() & ~parsed.is_in(ids),
-                pl.format("{} is not in {}", _shown(reference.column), pl.lit(reference.table)),
+                pl.format(f"{{}} is not in {reference.table}", _shown(reference.column)),
             )
         )
     if contract.key:
@@ -191,17 +192,26 @@ def validate_table(
         key_ok = pl.all_horizontal([expr.is_not_null() for expr in key_parsed])
         duplicated = key_ok & (pl.len().over(key_parsed) > 1)
         failures.append(
-            ("duplicate_key", duplicated, pl.format("key ({}) appears more than once", pl.lit(", ".join(contract.key))))
+            ("duplicate_key", duplicated, pl.lit(f"key ({', '.join(contract.key)}) appears more than once"))
         )
 
     failures.sort(key=lambda failure: RULES.index(failure[0]))  # stable: column order within a rule
-    conditions = [condition.fill_null(False) for _, condition, _ in failures]
+    # each rule's verdict is evaluated once, on the whole table, and kept as a column: the
+    # duplicate-key rule is a window (pl.len().over(key)) that must see every row, not
+    # only the rejected ones (re-evaluated after the filter it also made Polars panic)
+    frame = frame.with_columns(
+        [condition.fill_null(False).alias(f"__fails_{index}") for index, (_, condition, _) in enumerate(failures)]
+    )
+    conditions = [pl.col(f"__fails_{index}") for index in range(len(failures))]
     frame = frame.with_columns(
         pl.coalesce([pl.when(cond).then(pl.lit(rule)) for (rule, _, _), cond in zip(failures, conditions, strict=True)]).alias("__rule"),
     )
     rejected_mask = pl.col("__rule").is_not_null()
     rejected = (
+        # rechunk: the rejected rows of a multi-chunk table (a CSV read in parallel) sit in
+        # chunks of 0 to n rows, on which Polars 2.1's str.format panics
         frame.filter(rejected_mask)
+        .rechunk()
         .with_columns(
             pl.concat_str(
                 [pl.when(cond).then(detail) for (_, _, detail), cond in zip(failures, conditions, strict=True)],
