@@ -226,6 +226,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failures else 0
 
 
+def print_rejections(con, dates: Sequence[date]) -> None:
+    """SPEC §2: the run says how many input rows it rejected and why (per table and rule)."""
+    rows = con.execute(
+        "SELECT source, rule, count(*) FROM validation.rejected_rows "
+        "WHERE partition_date BETWEEN ? AND ? GROUP BY ALL ORDER BY 1, 3 DESC, 2",
+        [dates[0], dates[-1]],
+    ).fetchall()
+    if not rows:
+        print("\nRejected input rows: none")
+        return
+    print(f"\nRejected input rows: {sum(n for _, _, n in rows):,} (details: SELECT * FROM validation.rejected_rows)")
+    by_source: dict[str, list[str]] = {}
+    for source, rule, n in rows:
+        by_source.setdefault(source, []).append(f"{rule} {n:,}")
+    for source, rules in by_source.items():
+        print(f"  {source:<40} {', '.join(rules)}")
+
+
 def print_summary(dates: Sequence[date]) -> None:
     """Row counts of the warehouse tables for the partitions just run."""
     from orchestrator_assets.warehouse import WarehouseBusyError, connect
@@ -244,6 +262,8 @@ def print_summary(dates: Sequence[date]) -> None:
                     [dates[0], dates[-1]],
                 ).fetchone()[0]
                 print(f"  {table:<40} {count:>12,}")
+            if ("validation.rejected_rows",) in tables:
+                print_rejections(con, dates)
     except (WarehouseBusyError, FileNotFoundError) as error:
         print(f"(no summary: {error})")
     print("\n" + UI_HINT)

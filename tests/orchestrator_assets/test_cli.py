@@ -51,6 +51,7 @@ def test_run_then_query_and_status(tiny_data, capsys):
     out = capsys.readouterr().out
     assert "history window: raw.movements 2026-01-01 .. 2026-01-03 (3 days) loading" in out
     assert "[1/1] 2026-01-04: ok" in out and "stock.stock_projection" in out and "reassort ui" in out
+    assert "Rejected input rows: none" in out
 
     assert main(["query", "--format", "json", "SELECT DISTINCT method FROM stock.consumption_forecast"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"method": "tsb"}]
@@ -83,6 +84,12 @@ def test_demo_generates_and_runs_its_last_days(project_env, capsys):
     out = capsys.readouterr().out
     assert "[1/2] 2026-01-03: ok" in out and "[2/2] 2026-01-04: ok" in out
     assert "knapsack.allocation" in out and "reassort ui" in out
+    # the demo's data has 1 % bad rows: the run says how many it rejected and why
+    assert main(["query", "--format", "json", "SELECT source, rule, count(*) AS n FROM validation.rejected_rows "
+                 "WHERE partition_date >= '2026-01-03' GROUP BY ALL ORDER BY 1, 3 DESC, 2"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    assert counts and f"Rejected input rows: {sum(c['n'] for c in counts):,}" in out
+    assert f"{counts[0]['rule']} {counts[0]['n']:,}" in out
 
 
 def test_failed_run_exits_non_zero_with_the_reason(tiny_data, capsys):
