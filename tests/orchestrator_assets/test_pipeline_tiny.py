@@ -186,3 +186,22 @@ def test_projection_curve_on_request_matches_the_stored_summary(tiny_run):
     assert summed["stock"][0] == pytest.approx(sites)
     with pytest.raises(LookupError, match="no pair"):
         projection_curve(warehouse, day, "NO_SUCH_ARTICLE")
+
+
+def test_a_history_day_read_from_its_file_stops_the_run_above_the_rejected_share(tmp_path):
+    """SPEC §2: above the share of bad rows the run fails, naming the file, the rule and an
+    example row; a window day not loaded yet (read from its file) obeys it as its ingestion."""
+    data = tmp_path / "data"
+    generate("tiny", START, 10, data, seed=3)
+    path = data / "extracts" / "2026-01-05" / "movements.csv"
+    movements = pl.read_csv(path, infer_schema=False)
+    bad = movements.with_columns(
+        quantity=pl.when(pl.int_range(pl.len()) % 5 == 0).then(pl.lit("-3")).otherwise(pl.col("quantity"))
+    )
+    bad.write_csv(path)
+    result = run_partition(data, DAYS[-1], dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure and e.step_key == "stock__consumption_forecast")
+    message = failure.event_specific_data.error_display_string
+    assert "history window of 2026-01-10" in message and "2026-01-05/movements.csv" in message
+    assert "out_of_range" in message and "above the limit of 5.0%" in message

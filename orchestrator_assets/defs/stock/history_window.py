@@ -15,7 +15,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from orchestrator_assets.defs.ingest.assets import known_ids, load_validated
+from orchestrator_assets.defs.ingest.assets import failure_message, known_ids, load_validated
+from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
 from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
 from orchestrator_assets.defs.stock.config import StockConfig
@@ -23,6 +24,7 @@ from orchestrator_assets.warehouse import Warehouse
 
 MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
 DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
+DEFAULT_MAX_REJECTED_SHARE = IngestConfig.model_fields["max_rejected_share"].default
 
 
 def history_window_dep() -> dg.AssetDep:
@@ -78,8 +80,13 @@ def read_history_window(
     partition_date: date,
     history_days: int,
     log: "dg.DagsterLogManager | None" = None,
+    max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
 ) -> HistoryWindow:
-    """CONSUMPTION movements of the window (only what the forecast needs: the window and the type)."""
+    """CONSUMPTION movements of the window (only what the forecast needs: the window and the type).
+
+    A day read from its file fails the run when more than ``max_rejected_share`` of its
+    rows break a rule, as its ingestion does (the ingestion's default share: the stock and
+    urgence steps do not see `ingest.*` parameters)."""
     days = window_days(partition_date, history_days)
     first = days[0]
     frame = pl.DataFrame(schema={"date": pl.Date, "site_id": pl.String, "article_id": pl.String, "movement_type": pl.String, "quantity": pl.Float64})
@@ -94,7 +101,12 @@ def read_history_window(
     if missing:
         ids = known_ids(warehouse, MOVEMENTS, partition_date)
         for day in missing:
-            result, _ = load_validated(MOVEMENTS, data_root, day, ids)
+            result, file = load_validated(MOVEMENTS, data_root, day, ids)
+            if result.rejected_share > max_rejected_share:  # the same stop as its ingestion
+                raise dg.Failure(
+                    description=f"history window of {partition_date}: {failure_message(result, file, max_rejected_share)}",
+                    allow_retries=False,
+                )
             extra.append(result.accepted.filter(pl.col("movement_type") == "CONSUMPTION").select(WINDOW_COLUMNS))
         if log:
             log.warning(
