@@ -30,8 +30,13 @@ PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
 }
 
 # Parameters one module takes from another unless set explicitly: the ABC window is the
-# forecast's history window (SPEC §4 "over the history window").
-FOLLOWS = {("urgence", "history_days"): ("stock", "history_days")}
+# forecast's history window (SPEC §4 "over the history window"); a history day read from
+# its file obeys the ingestion's share of bad rows.
+FOLLOWS = {
+    ("urgence", "history_days"): ("stock", "history_days"),
+    ("stock", "max_rejected_share"): ("ingest", "max_rejected_share"),
+    ("urgence", "max_rejected_share"): ("ingest", "max_rejected_share"),
+}
 
 
 class ParameterError(ValueError):
@@ -66,6 +71,15 @@ def parse_overrides(assignments: Iterable[str]) -> dict[str, dict[str, object]]:
     return overrides_from_mapping(values, label="--set ")
 
 
+def with_followers(overrides: Mapping[str, Mapping[str, object]]) -> dict[str, dict[str, object]]:
+    """The overrides plus the FOLLOWS parameters their sources imply (unless set explicitly)."""
+    grouped = {group: dict(values) for group, values in overrides.items()}
+    for (group, field), (source_group, source_field) in FOLLOWS.items():
+        if source_field in grouped.get(source_group, {}) and field not in grouped.get(group, {}):
+            grouped.setdefault(group, {})[field] = grouped[source_group][source_field]
+    return grouped
+
+
 def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dict[str, dict[str, object]]:
     """{'stock.horizon_days': 14} -> {'stock': {'horizon_days': 14}}, validated by each Config."""
     grouped: dict[str, dict[str, object]] = {}
@@ -75,9 +89,7 @@ def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dic
         if config is None or field not in config.model_fields:
             raise ParameterError(f"{label}{name!r}: unknown parameter {name!r}\n{_describe_valid()}")
         grouped.setdefault(group, {})[field] = value
-    for (group, field), (source_group, source_field) in FOLLOWS.items():
-        if source_field in grouped.get(source_group, {}) and field not in grouped.get(group, {}):
-            grouped.setdefault(group, {})[field] = grouped[source_group][source_field]
+    grouped = with_followers(grouped)
     for group, group_values in grouped.items():
         try:
             PARAMETER_GROUPS[group](**group_values)
@@ -95,6 +107,7 @@ def run_config_for(
     """Dagster run config giving each group's overrides to every asset op (or check op) of that group.
 
     Assets carry the group as an asset tag, check ops as an op tag."""
+    overrides = with_followers(overrides)
     ops: dict[str, object] = {}
     for assets_def in assets:
         groups = {(tags or {}).get(CONFIG_TAG) for tags in assets_def.tags_by_key.values()}

@@ -7,6 +7,8 @@ import polars as pl
 import pytest
 
 from data_generation.field_service import generate
+from orchestrator_assets.definitions import build_definitions
+from orchestrator_assets.run_parameters import run_config_for
 from solvers.urgency import URGENCY_CLASSES
 from tests.orchestrator_assets.pipeline_runs import frame, query, run_partition
 
@@ -205,3 +207,7 @@ def test_a_history_day_read_from_its_file_stops_the_run_above_the_rejected_share
     message = failure.event_specific_data.error_display_string
     assert "history window of 2026-01-10" in message and "2026-01-05/movements.csv" in message
     assert "out_of_range" in message and "above the limit of 5.0%" in message
+    # a run that tolerates more bad rows (ingest.max_rejected_share, followed by the steps
+    # that read the history) goes through
+    tolerant = run_config_for({"ingest": {"max_rejected_share": 0.5}}, list(build_definitions(data, data / "warehouse.duckdb").assets))
+    assert run_partition(data, DAYS[-1], dg.DagsterInstance.ephemeral(), run_config=tolerant).success

@@ -83,7 +83,8 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
         started = time.perf_counter()
         partition_date = date.fromisoformat(context.partition_key)
         window = read_history_window(
-            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log
+            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
+            max_rejected_share=config.max_rejected_share,
         )
         read_s = time.perf_counter() - started
         rates = forecast_rates(

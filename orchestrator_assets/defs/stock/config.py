@@ -16,3 +16,8 @@ class StockConfig(dg.Config):
     )
     alpha: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of ses / croston / sba / tsb (demand size).")
     beta: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of tsb's demand probability.")
+    max_rejected_share: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="A history-window day read from its file (not loaded yet) fails the run above this share of "
+        "bad rows, as its ingestion would; follows ingest.max_rejected_share when that is set.",
+    )

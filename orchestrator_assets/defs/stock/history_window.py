@@ -85,8 +85,8 @@ def read_history_window(
     """CONSUMPTION movements of the window (only what the forecast needs: the window and the type).
 
     A day read from its file fails the run when more than ``max_rejected_share`` of its
-    rows break a rule, as its ingestion does (the ingestion's default share: the stock and
-    urgence steps do not see `ingest.*` parameters)."""
+    rows break a rule, as its ingestion does (`stock.` / `urgence.max_rejected_share`,
+    which follow `ingest.max_rejected_share`)."""
     days = window_days(partition_date, history_days)
     first = days[0]
     frame = pl.DataFrame(schema={"date": pl.Date, "site_id": pl.String, "article_id": pl.String, "movement_type": pl.String, "quantity": pl.Float64})

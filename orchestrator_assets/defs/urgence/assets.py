@@ -119,7 +119,8 @@ def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
     ) -> dg.Output[pl.DataFrame]:
         partition_date = date.fromisoformat(context.partition_key)
         window = read_history_window(
-            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log
+            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
+            max_rejected_share=config.max_rejected_share,
         )
         frame = abc_classification(
             window.movements,

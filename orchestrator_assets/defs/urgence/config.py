@@ -19,6 +19,11 @@ class UrgenceConfig(dg.Config):
         default=182, ge=1, le=3660,
         description="ABC window N; follows stock.history_days when that is set (same window as the forecast).",
     )
+    max_rejected_share: float = Field(
+        default=0.05, ge=0.0, le=1.0,
+        description="A history-window day read from its file (not loaded yet) fails the run above this share of "
+        "bad rows, as its ingestion would; follows ingest.max_rejected_share when that is set.",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "UrgenceConfig":
