@@ -23,7 +23,6 @@ from solvers.knapsack.site_model import (
     TOPUP_RATIO,
     SiteCapacities,
     SiteSolver,
-    SiteSolution,
     Strategy,
     build_site_model,
     plan_from_result,
@@ -31,9 +30,8 @@ from solvers.knapsack.site_model import (
 )
 
 
-def plan_metrics(solution: SiteSolution) -> dict[str, float | None]:
-    """value, volume, cost, critical_coverage, critical_value of one plan."""
-    a = solution.allocation
+def plan_metrics(a: pl.DataFrame) -> dict[str, float | None]:
+    """value, volume, cost, critical_coverage, critical_value of one plan (its allocation rows)."""
     critical = a.filter(pl.col("level") == CRITICAL_LEVEL)
     need = int(critical["n_min"].sum()) if critical.height else 0
     covered = int(critical["lots_hi"].sum()) if critical.height else 0
@@ -56,10 +54,10 @@ def plan_metrics(solution: SiteSolution) -> dict[str, float | None]:
 @dataclass(frozen=True)
 class SiteAlternatives:
     """metrics: one row per strategy (``chosen`` flags the site's strategy);
-    plans: the SiteSolution of every strategy, by name."""
+    plans: the allocation rows of every strategy, by name."""
 
     metrics: pl.DataFrame
-    plans: dict[str, SiteSolution]
+    plans: dict[str, pl.DataFrame]
 
 
 def alternatives(
@@ -69,25 +67,28 @@ def alternatives(
     solver: SiteSolver = "cbc",
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
-    chosen_solution: SiteSolution | None = None,
+    chosen_plan: tuple[pl.DataFrame, str] | None = None,
     threads: int = 1,
 ) -> SiteAlternatives:
-    """The plans of all strategies for one site (the chosen one is reused if given)."""
+    """The plans of all strategies for one site. ``chosen_plan`` (the chosen strategy's
+    allocation rows and status, as the batch wrote them) is reused instead of solved again."""
     model = build_site_model(pairs, capacities, topup_ratio)
-    plans: dict[str, SiteSolution] = {}
+    plans: dict[str, pl.DataFrame] = {}
+    statuses: dict[str, str] = {}
     for strategy in STRATEGIES:
-        if strategy == chosen and chosen_solution is not None:
-            plans[strategy] = chosen_solution
+        if strategy == chosen and chosen_plan is not None:
+            plans[strategy], statuses[strategy] = chosen_plan
             continue
         result = solve_model(model, strategy, solver, time_limit_s, threads)  # type: ignore[arg-type]
-        plans[strategy] = plan_from_result(model, result, strategy)
+        plans[strategy] = plan_from_result(model, result, strategy).allocation
+        statuses[strategy] = str(result.status)
     site_ids = pairs["site_id"].unique().to_list() if pairs.height else [None]
     rows = [
         {
             "site_id": site_ids[0] if len(site_ids) == 1 else None,
             "strategy": strategy,
             "chosen": strategy == chosen,
-            "status": plan.summary.status,
+            "status": statuses[strategy],
             **plan_metrics(plan),
         }
         for strategy, plan in plans.items()

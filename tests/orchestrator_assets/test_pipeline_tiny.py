@@ -167,6 +167,17 @@ def test_alternatives_are_written_only_when_asked(tiny_run):
     sites = query(data, "SELECT count(*) FROM knapsack.site_summary WHERE partition_date = '2026-01-07'")[0][0]
     assert dict(strategies) == {"greedy": sites, "exact": sites, "criticite_hybride": sites}
     assert query(data, "SELECT DISTINCT status FROM knapsack.site_summary WHERE partition_date = '2026-01-07'") == [("HEURISTIC",)]
+    # the chosen strategy's row is the plan written to knapsack.allocation (reused, not re-solved)
+    chosen = query(
+        data,
+        "SELECT a.site_id, a.value, t.value, a.status, s.status FROM knapsack.alternatives a "
+        "JOIN (SELECT site_id, sum(value) AS value FROM knapsack.allocation WHERE partition_date = '2026-01-07' "
+        "GROUP BY 1) t USING (site_id) "
+        "JOIN knapsack.site_summary s ON s.site_id = a.site_id AND s.partition_date = a.partition_date "
+        "WHERE a.partition_date = '2026-01-07' AND a.chosen",
+    )
+    assert len(chosen) == sites
+    assert all(row[1] == pytest.approx(row[2]) and row[3] == row[4] == "HEURISTIC" for row in chosen)
     # The default partitions did not ask: no alternatives rows for them.
     assert query(data, "SELECT count(*) FROM knapsack.alternatives WHERE partition_date <> '2026-01-07'")[0][0] == 0
 

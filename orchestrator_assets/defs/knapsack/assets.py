@@ -185,10 +185,14 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         )
         if config.alternatives:
             frames = []
+            # the chosen strategy's plan is the one just written: reused, not solved again
+            chosen = {key[0]: rows for key, rows in allocation.partition_by("site_id", as_dict=True).items()}
+            status = dict(summary.select("site_id", "status").iter_rows())
             for site_id, site_pairs in pairs.partition_by("site_id", as_dict=True, maintain_order=True).items():
                 result = alternatives(
                     site_pairs, limits[site_id[0]], chosen=config.strategy, solver=config.solver,
                     time_limit_s=config.time_limit_s, topup_ratio=config.topup_ratio,
+                    chosen_plan=(chosen[site_id[0]], status[site_id[0]]),
                 )
                 frames.append(result.metrics)
             table = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()

@@ -168,5 +168,5 @@ def test_plan_metrics_of_an_empty_plan_are_zero_with_full_coverage():
         }
     )
     s = solve_site(pairs, SiteCapacities(total=0.5), "exact")
-    m = plan_metrics(s)
+    m = plan_metrics(s.allocation)
     assert (m["value"], m["volume"], m["cost"], m["critical_coverage"]) == (0.0, 0.0, 0.0, 0.0)

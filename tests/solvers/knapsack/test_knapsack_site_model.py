@@ -249,7 +249,7 @@ def test_alternatives_show_every_strategy_with_value_volume_cost_and_coverage(si
     assert rows["exact"]["cost"] == pytest.approx(5.0)
     assert rows["exact"]["value"] == pytest.approx(1.22)
     assert rows["exact"]["volume"] == pytest.approx(10.0)
-    assert alt.plans["exact"].allocation["lots"].to_list() == [0, 1, 1]
+    assert alt.plans["exact"]["lots"].to_list() == [0, 1, 1]
 
 
 def test_coverage_is_full_when_the_site_has_no_critical_need(greedy_trap):
