@@ -63,9 +63,9 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from solvers.knapsack.core_dp import core_dp
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
 from solvers.knapsack.laminar_dp import WORK_LIMIT as DP_WORK_LIMIT
-from solvers.knapsack.core_dp import core_dp
 from solvers.knapsack.laminar_dp import lexicographic_dp
 from solvers.knapsack.laminar_lp import _child_bound, _lp, _lp_in_order
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE, solve_lexicographic

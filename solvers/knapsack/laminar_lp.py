@@ -14,11 +14,53 @@ import numpy as np
 
 
 @numba.njit(cache=True)
+def _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
+    """LP optimum of v over the free ranges hi - lo under the remaining capacities: the
+    fractional greedy in item order. take[j] gets the lots of j above lo[j] (fractional
+    for at most one item per tight constraint). Items with v <= 0 stay out.
+
+    The same greedy as ``_lp_in_order`` over all items, written out: it runs at every node
+    of the search (and twice per item in strong branching and reduced-cost fixing), and
+    the shared version costs 2x here (125 items: 126 ns -> 240 ns with an order array,
+    330 ns when that array is allocated per call)."""
+    for g in range(rem_group.shape[0]):
+        scratch[g] = rem_group[g]
+    n = v.shape[0]
+    for i in range(n):
+        take[i] = 0.0
+    b = 0.0
+    rt = rem_total
+    for i in range(n):
+        if rt <= 0.0:
+            break
+        r = hi[i] - lo[i]
+        if r <= 0 or v[i] <= 0.0:
+            continue
+        g = group[i]
+        room = rt
+        if g >= 0 and scratch[g] < room:
+            room = scratch[g]
+        if room <= 0.0:
+            continue
+        vol = r * w[i]
+        if vol > room:
+            vol = room
+            t = room / w[i]
+        else:
+            t = float(r)
+        take[i] = t
+        b += t * v[i]
+        rt -= vol
+        if g >= 0:
+            scratch[g] -= vol
+    return b
+
+
+@numba.njit(cache=True)
 def _lp_in_order(v, w, lo, hi, group, order, rem_total, rem_group, scratch, take):
-    """LP optimum of v over the free ranges hi - lo of the items ``order`` lists, in that
-    order (value-per-weight descending), under the remaining capacities. take[j] gets
-    the lots of j above lo[j] (fractional for at most one item per tight constraint;
-    reset for the listed items only). Items with v <= 0 stay out."""
+    """``_lp`` over the items ``order`` lists, in that order (value-per-weight descending
+    for the values v given), e.g. the primary items of the lexicographic search in
+    primary-value order; take[j] is reset for the listed items only."""
     for g in range(rem_group.shape[0]):
         scratch[g] = rem_group[g]
     for k in range(order.shape[0]):
@@ -50,12 +92,6 @@ def _lp_in_order(v, w, lo, hi, group, order, rem_total, rem_group, scratch, take
         if g >= 0:
             scratch[g] -= vol
     return b
-
-
-@numba.njit(cache=True)
-def _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
-    """``_lp_in_order`` over all items, which are already in value-per-weight order."""
-    return _lp_in_order(v, w, lo, hi, group, np.arange(v.shape[0]), rem_total, rem_group, scratch, take)
 
 
 @numba.njit(cache=True)
