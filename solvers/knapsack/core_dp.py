@@ -51,7 +51,7 @@ goes on to the next fallback. Time is bounded by that work (~1 ns a cell update)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -194,8 +194,8 @@ class _Saturated:
 @dataclass
 class _Reduced:
     """The problem after step 2, in grid cells: items ``cand`` free in [lo, u] (the rest
-    fixed at lo), the saturated categories as profiles; t_rest / c_rest: the capacities
-    left by lo and by the saturated categories' least volumes; lp_*: the LP items of
+    fixed at lo), the saturated categories as profiles (``rest`` gives the capacities
+    left by lo and by the saturated categories' least volumes); lp_*: the LP items of
     step 3 in ratio order (``order`` maps them back: < cand.size, a candidate; else a
     hull segment)."""
 
@@ -215,8 +215,6 @@ class _Reduced:
     lp_u: np.ndarray
     lp_g: np.ndarray
     order: np.ndarray
-    t_rest: int = 0
-    c_rest: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def lp_caps(self, c_rest: np.ndarray) -> np.ndarray:
         caps = c_rest.astype(np.float64)
@@ -337,13 +335,13 @@ def core_dp(
     order = np.lexsort((np.arange(lp_v.size), -lp_v / lp_w))
     red = _Reduced(values, W, group, u, lo, cand, saturated, sat_items, in_group, T, caps,
                    lp_v[order], lp_w[order], lp_u[order], lp_g[order], order)
-    red.t_rest, red.c_rest, base = red.rest(lo)
-    if red.t_rest < 0 or np.any(red.c_rest < 0):
+    t_rest, c_rest, base = red.rest(lo)
+    if t_rest < 0 or np.any(c_rest < 0):
         return None
 
     z = float(np.dot(values, x_inc))
     if improve is not None and primary is not None:
-        x_better = _improved_incumbent(improve, red)
+        x_better = _improved_incumbent(improve, red, t_rest, c_rest)
         if float(np.dot(values, x_better)) > z:
             x_inc, z = x_better, float(np.dot(values, x_better))
             how.append("incumbent improved")
@@ -352,7 +350,7 @@ def core_dp(
         x, note, _ = found
         better = x is not None and float(np.dot(values, x)) > z
         return (x if better else x_inc), "; ".join([*how, note])
-    bound, _, _ = red.dual_bound(red.lp_u, red.t_rest, red.c_rest, base)
+    bound, _, _ = red.dual_bound(red.lp_u, t_rest, c_rest, base)
     scale = max(1.0, abs(bound))
     eps = 1e-7 * scale
     tried = z
@@ -483,12 +481,12 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     return x, note, work
 
 
-def _improved_incumbent(improve, red: _Reduced) -> np.ndarray:
+def _improved_incumbent(improve, red: _Reduced, t_rest: int, c_rest: np.ndarray) -> np.ndarray:
     """A plan of the reduced phase-2 problem: each saturated category at the volume its
     LP term prefers (its hull at the total's dual), the other items by ``improve``."""
-    lam, _ = _lp_duals(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(red.t_rest), red.lp_caps(red.c_rest))
+    lam, _ = _lp_duals(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest))
     x = red.lo.copy()
-    room = red.t_rest
+    room = t_rest
     for sat in red.saturated.values():
         gain = np.where(np.isfinite(sat.extra), sat.extra - lam * np.arange(sat.extra.size), -np.inf)
         e = int(np.argmax(gain))
@@ -496,5 +494,5 @@ def _improved_incumbent(improve, red: _Reduced) -> np.ndarray:
         room -= e
     c = red.cand
     x[c] += improve(red.values[c], red.u[c] - red.lo[c], red.W[c].astype(np.float64), red.group[c],
-                    red.lp_caps(red.c_rest), float(room))
+                    red.lp_caps(c_rest), float(room))
     return x
