@@ -198,7 +198,7 @@ def validate_table(
     failures.sort(key=lambda failure: RULES.index(failure[0]))  # stable: column order within a rule
     # each rule's verdict is evaluated once, on the whole table, and kept as a column: the
     # duplicate-key rule is a window (pl.len().over(key)) that must see every row, not
-    # only the rejected ones (re-evaluated after the filter it also made Polars panic)
+    # only the rejected ones the details are built on
     frame = frame.with_columns(
         [condition.fill_null(False).alias(f"__fails_{index}") for index, (_, condition, _) in enumerate(failures)]
     )

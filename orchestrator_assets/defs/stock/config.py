@@ -5,6 +5,8 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from orchestrator_assets.defs.ingest.config import history_rejected_share_field
+
 
 class StockConfig(dg.Config):
     """Horizon, history window and forecasting method of the stock projection (SPEC §3)."""
@@ -16,8 +18,4 @@ class StockConfig(dg.Config):
     )
     alpha: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of ses / croston / sba / tsb (demand size).")
     beta: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of tsb's demand probability.")
-    max_rejected_share: float = Field(
-        default=0.05, ge=0.0, le=1.0,
-        description="A history-window day read from its file (not loaded yet) fails the run above this share of "
-        "bad rows, as its ingestion would; follows ingest.max_rejected_share when that is set.",
-    )
+    max_rejected_share: float = history_rejected_share_field()

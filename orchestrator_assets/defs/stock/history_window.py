@@ -16,7 +16,7 @@ import dagster as dg
 import polars as pl
 
 from orchestrator_assets.defs.ingest.assets import failure_message, known_ids, load_validated
-from orchestrator_assets.defs.ingest.config import IngestConfig
+from orchestrator_assets.defs.ingest.config import MAX_REJECTED_SHARE
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
 from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
 from orchestrator_assets.defs.stock.config import StockConfig
@@ -24,7 +24,6 @@ from orchestrator_assets.warehouse import Warehouse
 
 MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
 DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
-DEFAULT_MAX_REJECTED_SHARE = IngestConfig.model_fields["max_rejected_share"].default
 
 
 def history_window_dep() -> dg.AssetDep:
@@ -80,7 +79,7 @@ def read_history_window(
     partition_date: date,
     history_days: int,
     log: "dg.DagsterLogManager | None" = None,
-    max_rejected_share: float = DEFAULT_MAX_REJECTED_SHARE,
+    max_rejected_share: float = MAX_REJECTED_SHARE,
 ) -> HistoryWindow:
     """CONSUMPTION movements of the window (only what the forecast needs: the window and the type).
 

@@ -3,6 +3,8 @@
 import dagster as dg
 from pydantic import Field, model_validator
 
+from orchestrator_assets.defs.ingest.config import history_rejected_share_field
+
 
 class UrgenceConfig(dg.Config):
     """Scoring weights, level thresholds and ABC cut-offs (SPEC §4)."""
@@ -19,11 +21,7 @@ class UrgenceConfig(dg.Config):
         default=182, ge=1, le=3660,
         description="ABC window N; follows stock.history_days when that is set (same window as the forecast).",
     )
-    max_rejected_share: float = Field(
-        default=0.05, ge=0.0, le=1.0,
-        description="A history-window day read from its file (not loaded yet) fails the run above this share of "
-        "bad rows, as its ingestion would; follows ingest.max_rejected_share when that is set.",
-    )
+    max_rejected_share: float = history_rejected_share_field()
 
     @model_validator(mode="after")
     def _ordered(self) -> "UrgenceConfig":
