@@ -48,10 +48,12 @@ def abc_classification(
     total value held by items 1..i, cum_0 = 0. Item i is A if cum_{i-1} < a_cutoff, else
     B if cum_{i-1} < b_cutoff, else C. Value 0 is C, so a zero total makes all C.
 
-    Coverage: one row per article of `articles`, active or not, since the SPEC asks for
-    a class "per article" and any pair's article must find its class; an article without
-    consumption in the window has value 0 (class C). Movements of articles not in
-    `articles` are ignored (ingest rejects them).
+    Coverage: one row per active article of `articles` (SPEC §4: inactive articles are
+    neither ranked nor counted in the total, so their consumption never shifts the
+    cut-offs of the others); every pair's article is active, so every pair finds its
+    class. An article without consumption in the window has value 0 (class C). Without an
+    `active` column every article counts as active. Movements of articles not in
+    `articles`, or of inactive ones, are ignored.
 
     Float precision: the total is the last value of the running sum in rank order, and
     cum_i = running_sum_i / total. The same additions give both, so cum is non-decreasing
@@ -63,6 +65,8 @@ def abc_classification(
     _check_parameters(history_days, a_cutoff, b_cutoff)
     if articles["article_id"].is_duplicated().any():
         raise ValueError("abc_classification: articles.article_id must be unique")
+    if "active" in articles.columns:
+        articles = articles.filter(pl.col("active").cast(pl.Boolean).fill_null(False))
     first_day = partition_date - dt.timedelta(days=history_days - 1)
     day = pl.col("date").cast(pl.Date)
     consumed = (

@@ -177,3 +177,16 @@ def test_classes_never_improve_down_the_ranking(
     assert result.filter(pl.col("consumption_value") == 0)["abc"].eq("C").all()
     if result["consumption_value"].sum() > 0:
         assert result["abc"][0] == "A"
+
+
+def test_inactive_articles_are_neither_ranked_nor_counted_in_the_total():
+    """SPEC §4: A1 holds 50 of the active value 100 and B1 40; the inactive X1 (value 900)
+    would have pushed everyone past the cut-offs had it been counted."""
+    reference = articles({"A1": 1.0, "B1": 1.0, "C1": 1.0, "X1": 1.0}).with_columns(
+        active=pl.Series([True, True, True, False])
+    )
+    frame = abc_classification(
+        movements(("A1", 50), ("B1", 40), ("C1", 10), ("X1", 900)), reference, D
+    )
+    assert frame["article_id"].to_list() == ["A1", "B1", "C1"]
+    assert dict(zip(frame["article_id"], frame["abc"])) == {"A1": "A", "B1": "A", "C1": "B"}
