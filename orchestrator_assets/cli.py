@@ -199,13 +199,30 @@ def ingest_range(instance, job, start: date, end: date, selection, run_config: d
     return 0 if result.success else 1
 
 
+def step_failure_message(data) -> str:
+    """The step's own error, not Dagster's wrapper around it.
+
+    A Failure says what it means in its description; otherwise the serialized error is a
+    chain ("Exceeded max_retries of 3" or "Error occurred while executing op ...") whose
+    cause is the exception the step raised: show that one, and how often it was retried."""
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    error = data.error
+    if error is None:
+        return "unknown error"
+    retried = ""
+    while error.cause is not None and (
+        error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested") or error.cls_name.startswith("Dagster")
+    ):
+        if error.message.startswith("Exceeded max_retries"):
+            retried = f" (after {error.message.split()[-1]} retries)"
+        error = error.cause
+    return error.message.strip() + retried
+
+
 def print_step_failures(result) -> None:
     for event in result.get_step_failure_events():
-        data = event.step_failure_data
-        if data.user_failure_data and data.user_failure_data.description:
-            message = data.user_failure_data.description
-        else:
-            message = data.error.message.strip() if data.error else "unknown error"
+        message = step_failure_message(event.step_failure_data)
         print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
 
 

@@ -5,9 +5,15 @@ its group name; its assets carry the tag `reassort/config=<group>`, and an overr
 to every such asset of the job. Values are parsed as JSON when they can be (numbers, true,
 false) and validated by the Config class itself (types, bounds), so a bad value is refused
 with pydantic's explanation and the list of valid names.
+
+Types are checked as Dagster's run config checks them, not as pydantic coerces them:
+pydantic would accept `horizon_days=30.0` (or "14", or true) and turn it into an int, then
+Dagster's config system refuses the float when the job starts and prints a traceback. So a
+value must already have the field's type (an int is a valid float, a bool is not an int).
 """
 
 import json
+import typing
 from collections.abc import Iterable, Mapping
 
 import dagster as dg
@@ -41,6 +47,31 @@ FOLLOWS = {
 
 class ParameterError(ValueError):
     """An override names an unknown parameter or carries a value its Config refuses."""
+
+
+def _type_problem(annotation: object, value: object) -> str | None:
+    """Why Dagster's run config would refuse `value` for a field of this type, or None."""
+    origin, arguments = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Literal:
+        return None if value in arguments and isinstance(value, str) else f"expected one of {', '.join(map(repr, arguments))}"
+    if origin is list:
+        if not isinstance(value, list):
+            return "expected a list"
+        problems = [_type_problem(arguments[0], item) for item in value] if arguments else []
+        return next((f"list item: {problem}" for problem in problems if problem), None)
+    expected = {
+        bool: (bool,),
+        int: (int,),
+        float: (int, float),
+        str: (str,),
+    }.get(annotation)  # type: ignore[call-overload]
+    if expected is None:
+        return None  # a type Dagster and pydantic agree on; pydantic alone decides
+    if isinstance(value, bool) and annotation is not bool:
+        return f"expected {annotation.__name__}, got a boolean"  # type: ignore[union-attr]
+    if not isinstance(value, expected):
+        return f"expected {annotation.__name__}, got {type(value).__name__} {value!r}"  # type: ignore[union-attr]
+    return None
 
 
 def valid_names() -> list[str]:
@@ -88,6 +119,9 @@ def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dic
         config = PARAMETER_GROUPS.get(group)
         if config is None or field not in config.model_fields:
             raise ParameterError(f"{label}{name!r}: unknown parameter {name!r}\n{_describe_valid()}")
+        problem = _type_problem(config.model_fields[field].annotation, value)
+        if problem:
+            raise ParameterError(f"invalid value: {name}: {problem}")
         grouped.setdefault(group, {})[field] = value
     grouped = with_followers(grouped)
     for group, group_values in grouped.items():
