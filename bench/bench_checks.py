@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     day = args.date or days[-1]
     window = [d for d in days if d < day]
     try:
-        defs = build_definitions(data, scratch / "warehouse.duckdb")
+        defs = build_definitions(data, scratch / "warehouse")
         job = defs.resolve_job_def(DAILY_JOB_NAME)
         instance = dg.DagsterInstance.ephemeral()
         run_config = {**execution_config("in_process"), **QUIET}
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
         print(f"  failed checks: {failed or 'none'}")
         if args.keep:
-            print(f"\nwarehouse kept: {scratch / 'warehouse.duckdb'}")
+            print(f"\nwarehouse kept: {scratch / 'warehouse'}")
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)

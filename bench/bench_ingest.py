@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"read + validate, all tables: {total:.2f} s")
 
         # 2. the nine raw.* assets through Dagster, in process, into a fresh warehouse.
-        defs = build_definitions(data, scratch / "warehouse.duckdb")
+        defs = build_definitions(data, scratch / "warehouse")
         job = defs.resolve_job_def(DAILY_JOB_NAME)
         selection = [key for key in job.asset_layer.asset_graph.get_all_asset_keys() if key.path[0] == "raw"]
         started = time.perf_counter()

@@ -79,6 +79,7 @@ def run_partitions(
     from orchestrator_assets.definitions import build_definitions
     from orchestrator_assets.defs.stock.config import StockConfig
     from orchestrator_assets.jobs import DAILY_JOB_NAME, daily_job, execution_config
+    from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
     from orchestrator_assets.run_parameters import run_config_for
 
     _prepare_environment()
@@ -99,6 +100,8 @@ def run_partitions(
     run_config.update(execution_config(executor))
     failures = 0
     with dg.DagsterInstance.get() as instance:
+        for run_id in fail_orphaned_runs(instance):
+            print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
         job = dg.reconstructable(daily_job)
         history_days = int(overrides.get("stock", {}).get("history_days", StockConfig().history_days))
         if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
@@ -125,7 +128,7 @@ def run_partitions(
                 instance=instance,
                 run_config=run_config,
                 asset_selection=module_keys,
-                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli"},
+                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli", **launch_tags()},
             )
             elapsed = time.perf_counter() - started
             if result.success:
@@ -179,6 +182,8 @@ def ingest_range(instance, job, start: date, end: date, selection, run_config: d
     """Materialise raw assets for start..end in one run (single-run backfill); 1 if it failed."""
     import dagster as dg
 
+    from orchestrator_assets.orphan_runs import launch_tags
+
     started = time.perf_counter()
     print(f"{label} {start} .. {end} ({(end - start).days + 1} days) loading ...", flush=True)
     result = dg.execute_job(
@@ -190,6 +195,7 @@ def ingest_range(instance, job, start: date, end: date, selection, run_config: d
             "dagster/asset_partition_range_start": start.isoformat(),
             "dagster/asset_partition_range_end": end.isoformat(),
             "reassort/launched_by": "cli-range",
+            **launch_tags(),
         },
     )
     status = "ok" if result.success else "FAILED"
@@ -262,48 +268,56 @@ def print_rejections(con, dates: Sequence[date]) -> None:
 
 
 def print_summary(dates: Sequence[date]) -> None:
-    """Row counts of the warehouse tables for the partitions just run."""
-    from orchestrator_assets.warehouse import WarehouseBusyError, connect
+    """Row counts of the published tables for the partitions just run."""
+    from orchestrator_assets.warehouse import Warehouse
+    from orchestrator_assets.warehouse_views import known_tables
 
-    try:
-        with connect(project_paths.warehouse_path(), read_only=True, lock_timeout_s=30) as con:
-            tables = con.execute(
-                "SELECT table_schema || '.' || table_name FROM information_schema.tables "
-                "WHERE table_schema NOT IN ('main', 'information_schema') ORDER BY 1"
-            ).fetchall()
-            print(f"\nWarehouse {project_paths.warehouse_path()} — rows for {dates[0]}" + (f" .. {dates[-1]}" if len(dates) > 1 else ""))
-            for (table,) in tables:
-                schema, name = table.split(".")
-                count = con.execute(
-                    f'SELECT count(*) FROM "{schema}"."{name}" WHERE partition_date BETWEEN ? AND ?',
-                    [dates[0], dates[-1]],
-                ).fetchone()[0]
-                print(f"  {table:<40} {count:>12,}")
-            if ("validation.rejected_rows",) in tables:
-                print_rejections(con, dates)
-    except (WarehouseBusyError, FileNotFoundError) as error:
-        print(f"(no summary: {error})")
+    root = project_paths.warehouse_path()
+    keys = [(dates[0] + timedelta(days=offset)).isoformat() for offset in range((dates[-1] - dates[0]).days + 1)]
+    warehouse = Warehouse(path=str(root))
+    with warehouse.connection(partitions=keys) as con:
+        tables = [row[0] for row in con.execute(
+            "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1"
+        ).fetchall()]  # fmt: skip
+        print(f"\nWarehouse {root} — rows for {dates[0]}" + (f" .. {dates[-1]}" if len(dates) > 1 else ""))
+        for table in known_tables(root):
+            count = 0
+            if table in tables:
+                schema, name = table.split(".")  # known_tables: checked identifiers
+                count = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
+            print(f"  {table:<40} {count:>12,}")
+        if "validation.rejected_rows" in tables:
+            print_rejections(con, dates)
     print("\n" + UI_HINT)
 
 
 # ---------------------------------------------------------------- query
 def cmd_query(args: argparse.Namespace) -> int:
+    """One read-only statement over the published tables (docs/security.md, "The query path")."""
     import polars as pl
 
-    from orchestrator_assets.warehouse import WarehouseBusyError, connect
+    from orchestrator_assets.read_only_sql import QueryRefused, QueryTimeout, open_read_only, run_query
+    from orchestrator_assets.warehouse_views import absolute_files, visible_files
 
+    root = project_paths.warehouse_path()
+    if not root.is_dir():
+        hint = " (an old warehouse file is there: run `reassort migrate`)" if project_paths.legacy_warehouse_file().is_file() else ""
+        print(f"reassort query: no warehouse at {root}: run `reassort run --date YYYY-MM-DD` first{hint}", file=sys.stderr)
+        return 2
     try:
-        with connect(project_paths.warehouse_path(), read_only=True, lock_timeout_s=args.wait) as con:
-            frame = con.execute(args.sql).pl()
-    except WarehouseBusyError as error:
-        print(f"reassort query: warehouse busy, try again ({error})", file=sys.stderr)
-        return 3
-    except FileNotFoundError as error:
+        con = open_read_only(absolute_files(root, visible_files(root)), [root])
+        try:
+            frame, truncated = run_query(con, args.sql, max_rows=args.limit, timeout_s=args.timeout)
+        finally:
+            con.close()
+    except (QueryRefused, QueryTimeout) as error:
         print(f"reassort query: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # duckdb's SQL errors: show them as they are
         print(f"reassort query: {type(error).__name__}: {error}", file=sys.stderr)
         return 2
+    if truncated:
+        print(f"reassort query: the answer was cut at {args.limit:,} rows (--limit)", file=sys.stderr)
     if args.format == "csv":
         sys.stdout.write(frame.write_csv())
     elif args.format == "json":
@@ -311,6 +325,25 @@ def cmd_query(args: argparse.Namespace) -> int:
     else:
         with pl.Config(tbl_rows=args.max_rows, tbl_cols=-1, fmt_str_lengths=80, tbl_width_chars=220, tbl_hide_dataframe_shape=False):
             print(frame)
+    return 0
+
+
+# ---------------------------------------------------------------- migrate
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from orchestrator_assets.warehouse_migration import migrate
+
+    legacy = Path(args.legacy) if args.legacy else project_paths.legacy_warehouse_file()
+    root = project_paths.warehouse_path()
+    print(f"Migrating {legacy} -> {root}")
+    try:
+        counts = migrate(legacy, root)
+    except (FileNotFoundError, OSError) as error:
+        print(f"reassort migrate: {error}", file=sys.stderr)
+        return 2
+    short = {table: pair for table, pair in counts.items() if pair[0] != pair[1]}
+    for table, (before, after) in short.items():
+        print(f"  {table}: {before:,} rows in the old file, {after:,} published (partitions a newer run had published were kept)")
+    print(f"{len(counts)} tables migrated; the old file is left in place: delete it once you have checked the counts.")
     return 0
 
 
@@ -322,7 +355,7 @@ def cmd_curve(args: argparse.Namespace) -> int:
     from orchestrator_assets.defs.stock.projection_curves import projection_curve
     from orchestrator_assets.warehouse import Warehouse
 
-    warehouse = Warehouse(path=str(project_paths.warehouse_path()), lock_timeout_s=args.wait)
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()))
     try:
         curve = projection_curve(warehouse, args.date, args.article, args.site, args.horizon)
     except (LookupError, FileNotFoundError) as error:
@@ -523,7 +556,8 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("sql")
     query.add_argument("--format", default="table", choices=["table", "csv", "json"])
     query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
-    query.add_argument("--wait", type=float, default=10.0, help="seconds to wait while a run holds the warehouse")
+    query.add_argument("--limit", type=int, default=10_000, help="most rows returned (the answer says when it was cut)")
+    query.add_argument("--timeout", type=float, default=30.0, help="seconds before the query is interrupted")
     query.set_defaults(handler=cmd_query)
 
     curve = commands.add_parser("curve", help="projected stock day by day for one pair (or an article over its sites)")
@@ -532,8 +566,11 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--site", help="one site; without it, the article summed over all its sites")
     curve.add_argument("--horizon", type=int, default=30, help="days (use the run's stock.horizon_days)")
     curve.add_argument("--format", default="table", choices=["table", "csv"])
-    curve.add_argument("--wait", type=float, default=10.0)
     curve.set_defaults(handler=cmd_curve)
+
+    migrate = commands.add_parser("migrate", help="move a warehouse of earlier versions (one DuckDB file) into table files")
+    migrate.add_argument("--from", dest="legacy", help="the old DuckDB file (default <data>/warehouse.duckdb)")
+    migrate.set_defaults(handler=cmd_migrate)
 
     status = commands.add_parser("status", help="materialised partitions and last runs")
     status.add_argument("--runs", type=int, default=10)

@@ -25,13 +25,14 @@ from orchestrator_assets.defs.urgence.assets import build_urgence_assets
 from orchestrator_assets.defs.validation.checks import build_validation_checks
 from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
 from orchestrator_assets.partitions import daily_partitions, monthly_partitions
+from orchestrator_assets.publishing_executor import publishing_executor
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
 
 
 def build_definitions(data_root: Path | None = None, warehouse_file: Path | None = None) -> dg.Definitions:
     data_root = data_root or project_paths.data_dir()
     warehouse_file = warehouse_file or (
-        project_paths.warehouse_path() if data_root == project_paths.data_dir() else data_root / "warehouse.duckdb"
+        project_paths.warehouse_path() if data_root == project_paths.data_dir() else data_root / "warehouse"
     )
     daily = daily_partitions(data_root)
     assets = [
@@ -67,8 +68,9 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
             "input_files": InputFiles(root=str(data_root)),
         },
         # Default multiprocess (UI launches: independent steps side by side); runs select
-        # in_process or multiprocess through run config (see jobs.execution_config).
-        executor=dg.multi_or_in_process_executor,
+        # in_process or multiprocess through run config (see jobs.execution_config). Either
+        # way the run's tables are published when it ends with every step succeeded.
+        executor=publishing_executor(Path(warehouse_file)),
     )
 
 

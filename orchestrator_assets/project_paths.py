@@ -1,7 +1,7 @@
 """Where Réassort keeps its data, its warehouse and its Dagster instance.
 
 One place reads the environment so that the CLI, the code location and the tests agree:
-REASSORT_DATA_DIR (default ./data), REASSORT_WAREHOUSE (default <data>/warehouse.duckdb)
+REASSORT_DATA_DIR (default ./data), REASSORT_WAREHOUSE (default <data>/warehouse, a folder of table files)
 and DAGSTER_HOME (default ./.dagster_home, git-ignored).
 """
 
@@ -19,9 +19,14 @@ def data_dir() -> Path:
 
 
 def warehouse_path() -> Path:
-    """The DuckDB file every asset writes to and every query reads."""
+    """The folder of table files every asset writes to and every query reads."""
     explicit = os.environ.get("REASSORT_WAREHOUSE")
-    return Path(explicit).resolve() if explicit else data_dir() / "warehouse.duckdb"
+    return Path(explicit).resolve() if explicit else data_dir() / "warehouse"
+
+
+def legacy_warehouse_file() -> Path:
+    """Where the single DuckDB file of earlier versions lived (`reassort migrate` reads it)."""
+    return data_dir() / "warehouse.duckdb"
 
 
 def dagster_home() -> Path:

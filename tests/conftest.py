@@ -62,7 +62,7 @@ def project_env(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("REASSORT_DATA_DIR", str(data))
-    monkeypatch.setenv("REASSORT_WAREHOUSE", str(data / "warehouse.duckdb"))
+    monkeypatch.setenv("REASSORT_WAREHOUSE", str(data / "warehouse"))
     (tmp_path / "dagster_home").mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     return data

@@ -78,7 +78,7 @@ def tiny_project(tmp_path_factory) -> TinyProject:
     project = TinyProject(
         root=root,
         data=root / "data",
-        warehouse=root / "data" / "warehouse.duckdb",
+        warehouse=root / "data" / "warehouse",
         dagster_home=root / "dagster_home",
         days=[FIRST_DAY + timedelta(days=offset) for offset in range(DAYS)],
     )

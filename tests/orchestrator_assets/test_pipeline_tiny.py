@@ -187,7 +187,7 @@ def test_projection_curve_on_request_matches_the_stored_summary(tiny_run):
     from orchestrator_assets.warehouse import Warehouse
 
     data, _, _ = tiny_run
-    warehouse = Warehouse(path=str(data / "warehouse.duckdb"))
+    warehouse = Warehouse(path=str(data / "warehouse"))
     day = date(2026, 1, 10)
     summary = frame(data, "SELECT * FROM stock.stock_projection WHERE partition_date = ? ORDER BY min_projected LIMIT 1", [day]).row(0, named=True)
     curve = projection_curve(warehouse, day, summary["article_id"], summary["site_id"], horizon_days=30)
@@ -220,5 +220,5 @@ def test_a_history_day_read_from_its_file_stops_the_run_above_the_rejected_share
     assert "out_of_range" in message and "above the limit of 5.0%" in message
     # a run that tolerates more bad rows (ingest.max_rejected_share, followed by the steps
     # that read the history) goes through
-    tolerant = run_config_for({"ingest": {"max_rejected_share": 0.5}}, list(build_definitions(data, data / "warehouse.duckdb").assets))
+    tolerant = run_config_for({"ingest": {"max_rejected_share": 0.5}}, list(build_definitions(data, data / "warehouse").assets))
     assert run_partition(data, DAYS[-1], dg.DagsterInstance.ephemeral(), run_config=tolerant).success

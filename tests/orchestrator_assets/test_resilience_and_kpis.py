@@ -10,7 +10,7 @@ from data_generation.field_service import generate
 from orchestrator_assets.definitions import build_definitions
 from orchestrator_assets.jobs import daily_job, execution_config
 from orchestrator_assets.step_limits import time_limited
-from tests.orchestrator_assets.pipeline_runs import QUIET, query, run_partition
+from tests.orchestrator_assets.pipeline_runs import QUIET, published, query, run_partition
 from tests.orchestrator_assets.test_alerts import Receiver
 
 IN_PROCESS = {**QUIET, **execution_config("in_process")}
@@ -65,7 +65,7 @@ def test_critique_a_partition_posts_an_alert(tiny_month, monkeypatch):
     data, instance, results = tiny_month
     critical = query(data, "SELECT count(*) FROM urgence.urgency_classification WHERE class = 'CRITIQUE_A'")[0][0]
     assert critical > 0, "the fixture needs CRITIQUE_A pairs"
-    defs = build_definitions(data, data / "warehouse.duckdb")
+    defs = build_definitions(data, data / "warehouse")
     sensor = next(s for s in defs.sensors if s.name == "critique_a_alert")
     with Receiver() as receiver:
         monkeypatch.setenv("REASSORT_ALERT_WEBHOOK", receiver.url)
@@ -88,7 +88,7 @@ def test_failed_run_posts_an_alert(tiny_month, monkeypatch):
         failed = run_partition(data, "2026-01-03", instance, raise_on_error=False)
     finally:
         (data / "movements.bak").rename(data / "extracts" / "2026-01-03" / "movements.csv")
-    defs = build_definitions(data, data / "warehouse.duckdb")
+    defs = build_definitions(data, data / "warehouse")
     sensor = next(s for s in defs.sensors if s.name == "failed_run_alert")
     with Receiver() as receiver:
         monkeypatch.setenv("REASSORT_ALERT_WEBHOOK", receiver.url)
@@ -102,9 +102,9 @@ def test_failed_run_posts_an_alert(tiny_month, monkeypatch):
 
 def test_monthly_kpis_summarise_the_month(tiny_month):
     data, instance, _ = tiny_month
-    defs = build_definitions(data, data / "warehouse.duckdb")
+    defs = build_definitions(data, data / "warehouse")
     result = defs.resolve_job_def("reassort_monthly").execute_in_process(partition_key="2026-01-01", instance=instance, run_config=QUIET)
-    assert result.success
+    assert published(data, instance, result).success
     overall = query(
         data,
         "SELECT pair_days, stockout_pair_days, service_level, critical_coverage, capacity_use FROM kpi.monthly "

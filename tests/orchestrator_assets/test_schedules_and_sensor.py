@@ -74,7 +74,7 @@ def three_days(tmp_path):
 
 
 def run_sensor(data, cursor=None, instance=None):
-    defs = build_definitions(data, data / "warehouse.duckdb")
+    defs = build_definitions(data, data / "warehouse")
     sensor = next(s for s in defs.sensors if s.name == "new_extract_folder")
     with dg.build_sensor_context(
         instance=instance or dg.DagsterInstance.ephemeral(), cursor=cursor, repository_def=defs.get_repository_def()

@@ -45,12 +45,12 @@ RECIPES = parse_recipes(RECIPES_FILE.read_text())
 def warehouse(tmp_path_factory) -> Path:
     data = tmp_path_factory.mktemp("recipes") / "data"
     generate("tiny", date(2026, 1, 1), 10, data, seed=5, bad_rows=0.03)
-    defs = build_definitions(data, data / "warehouse.duckdb")
+    defs = build_definitions(data, data / "warehouse")
     tolerant = run_config_for({"ingest": {"max_rejected_share": 0.5}}, list(defs.assets))
     instance = dg.DagsterInstance.ephemeral()
     for day in DAYS:
         run_partition(data, day, instance, run_config=tolerant)
-    return data / "warehouse.duckdb"
+    return data / "warehouse"
 
 
 def test_the_file_holds_the_questions_analysts_ask():

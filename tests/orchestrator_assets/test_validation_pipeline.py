@@ -86,7 +86,7 @@ def run_corrupted(
     """Re-run `day` from `target` down (on a copy of the clean data folder and warehouse),
     with the target's output corrupted; a consumer of the allocation is added downstream."""
     shutil.copytree(clean, copy)
-    base = build_definitions(copy, copy / "warehouse.duckdb")
+    base = build_definitions(copy, copy / "warehouse")
     daily = daily_partitions(copy)
     assets = [*base.assets, allocation_consumer(daily)]
     daily_assets = [a for a in assets if isinstance(a, dg.AssetsDefinition) and a.partitions_def == daily]
@@ -146,7 +146,7 @@ def warehouse_tables(defs: dg.Definitions) -> set[str]:
 
 
 def test_every_table_of_the_daily_job_has_a_blocking_check():
-    defs = build_definitions(Path("/nonexistent"), Path("/nonexistent/warehouse.duckdb"))
+    defs = build_definitions(Path("/nonexistent"), Path("/nonexistent/warehouse"))
     checked = {
         spec.asset_key.to_user_string() for checks in defs.asset_checks for spec in checks.check_specs if spec.blocking
     }
@@ -161,7 +161,7 @@ def test_every_table_of_the_daily_job_has_a_blocking_check():
 
 def test_a_clean_run_passes_every_check(tiny):
     data, _, results = tiny
-    tables = warehouse_tables(build_definitions(data, data / "warehouse.duckdb"))
+    tables = warehouse_tables(build_definitions(data, data / "warehouse"))
     for result in results:
         assert result.success
         found = evaluations(result)
@@ -285,7 +285,7 @@ def test_a_soft_check_warns_without_blocking(tiny):
 
 def test_a_range_of_raw_partitions_is_checked_day_by_day(tiny):
     data, instance, _ = tiny
-    job = build_definitions(data, data / "warehouse.duckdb").resolve_job_def(DAILY_JOB_NAME)
+    job = build_definitions(data, data / "warehouse").resolve_job_def(DAILY_JOB_NAME)
     result = job.execute_in_process(
         instance=instance,
         run_config=QUIET,

@@ -104,4 +104,4 @@ def test_plan_prints_steps_parameters_and_partition_without_running(project_env,
     assert "partition 2026-01-03" in out and "* stock.horizon_days = 14" in out and "* knapsack.strategy = 'greedy'" in out
     steps = re.findall(r"^\s+\d+\. (\S+)$", out, flags=re.MULTILINE)
     assert steps.index("raw/stock_levels") < steps.index("stock/stock_projection") < steps.index("knapsack/allocation")
-    assert not (project_env / "warehouse.duckdb").exists()
+    assert not (project_env / "warehouse").exists()

@@ -85,10 +85,23 @@ def load_validated(
         raw = read_as_text(path)
     except SourceFileError as error:
         raise dg.Failure(description=str(error), allow_retries=False) from error
+    if raw.height == 0 and not contract.may_be_empty:
+        # fail here, naming the file, rather than three steps later on a missing column
+        raise dg.Failure(
+            description=f"{path}: a header and no data row; {contract.stem} cannot be empty "
+            "(docs/table-contracts.md, empty files)",
+            allow_retries=False,
+        )
     try:
         return validate_table(raw, contract, partition_date, ids), str(path)
     except ValueError as error:
         raise dg.Failure(description=f"{path}: {error}", allow_retries=False) from error
+
+
+def no_accepted_row_message(result: ValidationResult, file: str, stem: str) -> str:
+    """A table that may not be empty but kept no row (every row rejected, the share limit raised)."""
+    rules = ", ".join(f"{rule} ({count})" for rule, count in result.counts_by_rule().items())
+    return f"{file}: none of its {result.rows_read} rows is valid ({rules}); {stem} cannot be empty"
 
 
 def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -128,9 +141,9 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
                 rejected_rows_frame(result, contract, file),
                 [partition_date],
                 context.run_id,
-                extra_where="source = ?",
-                extra_params=[contract.stem],
-                on_wait=context.log.info,
+                unit=contract.stem,
+                # visible even if the run fails: the user must see why rows were refused
+                publish_now=True,
             )
             context.log.info(
                 f"{contract.stem} {partition_date} ({index}/{len(days)}): {result.rows_read} rows read, "
@@ -143,6 +156,8 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
                     allow_retries=False,
                     metadata={"partition": str(partition_date), "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule())},
                 )
+            if result.accepted.is_empty() and not contract.may_be_empty:
+                raise dg.Failure(description=no_accepted_row_message(result, file, contract.stem), allow_retries=False)
             totals["rows_read"] += result.rows_read
             totals["rows_rejected"] += len(result.rejected)
             for rule, count in result.counts_by_rule().items():

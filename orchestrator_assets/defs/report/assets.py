@@ -159,7 +159,7 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         started = time.perf_counter()
         partition_date = date.fromisoformat(context.partition_key)
         horizon_days = projection_horizon(context.instance, context.partition_key)
-        with warehouse.connection(on_wait=context.log.info) as con:
+        with warehouse.connection(partitions=[partition_date]) as con:
             frames = read_sources(con, partition_date)
             lineage = read_lineage(con, partition_date)
         urgent = most_urgent_pairs(

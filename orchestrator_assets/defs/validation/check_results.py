@@ -15,6 +15,7 @@ column of that name would have to be quoted in every query.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -93,19 +94,13 @@ def check_results_frame(
 
 
 def append_check_results(
-    warehouse: Warehouse, frame: pl.DataFrame, asset: str, run_id: str, on_wait=None
+    warehouse: Warehouse, frame: pl.DataFrame, asset: str, run_id: str
 ) -> None:
-    """Append these results to the history; only this run's earlier rows for this asset and
-    these partitions are replaced (a retried step), every other run's rows stay."""
+    """Append these results to the history, visible at once (a failed run keeps its check
+    results); only this run's earlier rows for this asset and these partitions are replaced
+    (a retried step), every other run's rows stay: the slice is (asset, run)."""
     dates = sorted(set(frame["partition_date"].to_list()))
     if not dates:
         return
-    warehouse.write_partition(
-        CHECK_RESULTS_TABLE,
-        frame,
-        dates,
-        run_id,
-        extra_where="run_id = ? AND asset = ?",
-        extra_params=[run_id, asset],
-        on_wait=on_wait,
-    )
+    unit = re.sub(r"[^A-Za-z0-9_]", "_", f"{asset}__{run_id}")
+    warehouse.write_partition(CHECK_RESULTS_TABLE, frame, dates, run_id, unit=unit, publish_now=True)

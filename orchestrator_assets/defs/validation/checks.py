@@ -376,7 +376,7 @@ def build_table_checks(suite: TableSuite, partitions_def: dg.PartitionsDefinitio
                     blocking={check.name: check.blocking for check in checks},
                 )
             )
-        append_check_results(warehouse, pl.concat(history), asset, context.run.run_id, on_wait=context.log.info)
+        append_check_results(warehouse, pl.concat(history), asset, context.run.run_id)
         for check in checks:
             for day, outcome, _ in per_check[check.name]:
                 if not outcome.passed:

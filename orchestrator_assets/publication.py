@@ -1,0 +1,142 @@
+"""Which run's file of each table readers see, per partition: the publication manifests.
+
+A run writes its files (table_files.py) where nobody reads them. When it ends with every
+step succeeded (so every blocking check passed), the executor publishes it
+(publishing_executor.py): for each partition it wrote, one small JSON manifest
+`_published/<key>.json` maps every table (or table slice) to the file readers must use, and
+is replaced in one `os.replace`. Readers therefore see, per partition, every table from one
+successful run (the newest), or the previous one; a failed or killed run leaves nothing
+visible but what is published on write on purpose (rejected rows, check results).
+
+Updating a manifest is a read-modify-write, serialised per partition by an advisory file
+lock (fcntl), held for a few milliseconds; writers of different partitions never meet.
+
+Files no manifest names any more are deleted after a grace period (`GRACE_S`), so that a
+reader that listed them just before a publication can still open them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from orchestrator_assets.table_files import (
+    PUBLISHED_DIR,
+    RUNS_DIR,
+    TMP_PREFIX,
+    UnitFile,
+    check_partition,
+)
+
+#: how long a file no manifest names is kept (a reader may have listed it; a long run may
+#: not be published yet). Six hours is far beyond any daily run (about a minute).
+GRACE_S = 6 * 3600.0
+
+
+@contextlib.contextmanager
+def _partition_lock(root: Path, key: str) -> Iterator[None]:
+    folder = root / PUBLISHED_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / f"{check_partition(key)}.lock", "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def manifest_path(root: Path, key: str) -> Path:
+    return root / PUBLISHED_DIR / f"{check_partition(key)}.json"
+
+
+def read_manifest(root: Path, key: str) -> dict[str, dict[str, str]]:
+    """entry ('schema.table' or 'schema.table/unit') -> {run_id, file, published_at}."""
+    path = manifest_path(root, key)
+    try:
+        return json.loads(path.read_text())["entries"]
+    except FileNotFoundError:
+        return {}
+
+
+def _write_manifest(root: Path, key: str, entries: dict[str, dict[str, str]]) -> None:
+    path = manifest_path(root, key)
+    temporary = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}.json"
+    with open(temporary, "w") as handle:
+        json.dump({"partition": key, "entries": entries}, handle, sort_keys=True, indent=0)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
+    """Make these files the ones readers see, one atomic manifest switch per partition.
+
+    Later files of the same slice win (a retried step, a re-execution's own write). Returns
+    the partitions switched."""
+    by_partition: dict[str, dict[str, UnitFile]] = defaultdict(dict)
+    for unit_file in files:
+        by_partition[unit_file.partition][unit_file.entry] = unit_file
+    stamp = datetime.now(UTC).isoformat(timespec="seconds")
+    for key, chosen in sorted(by_partition.items()):
+        with _partition_lock(root, key):
+            entries = read_manifest(root, key)
+            for entry, unit_file in chosen.items():
+                entries[entry] = {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
+            _write_manifest(root, key, entries)
+        remove_unreferenced(root, key)
+    return sorted(by_partition)
+
+
+def published_partitions(root: Path) -> list[str]:
+    folder = root / PUBLISHED_DIR
+    if not folder.is_dir():
+        return []
+    return sorted(name.removesuffix(".json") for name in os.listdir(folder) if name.endswith(".json") and not name.startswith("."))
+
+
+def published_files(root: Path) -> dict[str, list[tuple[str, str]]]:
+    """table -> [(partition key, relative file)] over every published partition."""
+    tables: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key in published_partitions(root):
+        for entry, value in read_manifest(root, key).items():
+            tables[entry.split("/")[0]].append((key, value["file"]))
+    return dict(tables)
+
+
+def drop_entries(root: Path, key: str, tables: Iterable[str]) -> None:
+    """Unpublish tables of one partition (the migration's undo, a scenario's removal)."""
+    names = set(tables)
+    with _partition_lock(root, key):
+        entries = {k: v for k, v in read_manifest(root, key).items() if k.split("/")[0] not in names}
+        _write_manifest(root, key, entries)
+
+
+def remove_unreferenced(root: Path, key: str, grace_s: float = GRACE_S) -> int:
+    """Delete files of partition `key` that its manifest does not name, older than the grace."""
+    referenced = {value["file"] for value in read_manifest(root, key).values()}
+    now = time.time()
+    removed = 0
+    for schema_dir in root.iterdir():
+        if not schema_dir.is_dir() or schema_dir.name in (PUBLISHED_DIR, RUNS_DIR) or schema_dir.name.startswith("."):
+            continue
+        for table_dir in schema_dir.iterdir():
+            folder = table_dir / f"partition_date={key}"
+            if not folder.is_dir():
+                continue
+            for file in folder.iterdir():
+                relative = f"{schema_dir.name}/{table_dir.name}/{folder.name}/{file.name}"
+                if relative in referenced:
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    if now - file.stat().st_mtime > grace_s:
+                        file.unlink()
+                        removed += 1
+    return removed

@@ -1,0 +1,82 @@
+"""The run's executor, which publishes the run's tables when, and only when, it succeeds.
+
+Every run of the code location, however it was launched (CLI, UI, schedule, sensor,
+GraphQL, a Celery worker), executes its plan through the job's executor, in the run's own
+process; so the executor is the one place that sees the end of every run. It wraps
+Dagster's `multi_or_in_process_executor` (same configuration, same behaviour) and, after
+the last step, publishes the files the run wrote (and those of the run it re-executes) if
+no step failed. A failed blocking check fails its step (Dagster raises on it), so a run
+whose blocking checks failed publishes nothing. A killed run never reaches this point.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._core.executor.base import Executor
+
+from orchestrator_assets.publication import publish
+from orchestrator_assets.table_files import UnitFile, run_files
+from orchestrator_assets.warehouse import run_chain
+
+_INNER = dg.multi_or_in_process_executor
+
+
+def publish_run(root: Path, instance: dg.DagsterInstance | None, run_id: str) -> tuple[list[UnitFile], list[str]]:
+    """Publish what a successful run wrote, with what the runs it re-executes wrote first
+    (theirs are older; the run's own files win). Returns the files and the partitions."""
+    files = [unit_file for chained in run_chain(instance, run_id) for unit_file in run_files(root, chained)]
+    return files, publish(root, files)
+
+
+class PublishingExecutor(Executor):
+    def __init__(self, inner: Executor, warehouse_root: Path):
+        self._inner = inner
+        self._root = warehouse_root
+
+    @property
+    def retries(self):
+        return self._inner.retries
+
+    @property
+    def step_dependency_config(self):
+        return self._inner.step_dependency_config
+
+    def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
+        failed = False
+        for event in self._inner.execute(plan_context, execution_plan):
+            if event.event_type == DagsterEventType.STEP_FAILURE:
+                failed = True
+            yield event
+        run = plan_context.dagster_run
+        if failed:
+            plan_context.log.warning(
+                f"run {run.run_id} had a failed step: its tables are not published (readers keep the previous run's)"
+            )
+            return
+        started = time.perf_counter()
+        files, partitions = publish_run(self._root, plan_context.instance, run.run_id)
+        if partitions:
+            plan_context.log.info(
+                f"published {len(files)} table files of {len(partitions)} partition(s) "
+                f"({partitions[0]} .. {partitions[-1]}) in {time.perf_counter() - started:.3f} s"
+            )
+
+
+def publishing_executor(warehouse_root: Path) -> dg.ExecutorDefinition:
+    """Dagster's default executor, publishing into `warehouse_root` at the end of a good run."""
+
+    def create(init_context: dg.InitExecutorContext) -> Executor:
+        return PublishingExecutor(_INNER.executor_creation_fn(init_context), warehouse_root)
+
+    return dg.ExecutorDefinition(
+        name=_INNER.name,
+        config_schema=_INNER.config_schema,
+        requirements=_INNER._requirements_fn,  # the inner executor's: multiprocess needs persistent storage
+        executor_creation_fn=create,
+        description="multi_or_in_process_executor that publishes the run's tables when every step succeeded.",
+    )

@@ -1,0 +1,154 @@
+"""Where a table's rows live on disk: one folder per table, one Parquet file per run and partition.
+
+Layout under the warehouse folder (REASSORT_WAREHOUSE, default <data>/warehouse):
+
+    <schema>/<table>/partition_date=<key>/<run_id>[__<unit>].parquet   the rows one run wrote
+    _published/<key>.json                                              which file readers see
+    _runs/<run_id>.jsonl                                               what one run wrote
+
+A file is written under a temporary name in its final folder, flushed, then renamed into
+place (`os.replace`, atomic on POSIX), so a reader or a killed writer never leaves half a
+file under a real name. A run never overwrites another run's file: two writers of one
+partition each write their own file, and the publication (publication.py) decides which
+one readers see. That is what lets any number of processes write at once with no lock on
+the data (the only lock is a per-partition one around the small manifest update).
+
+`unit` splits a partition of one table between writers that own different slices of it
+(the rejected rows of each source table, the check results of each checked asset).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+#: schema and table names, run ids and units: what may become a path component or an SQL
+#: identifier. Nothing read from data ever reaches these (they come from asset keys, code
+#: constants and Dagster's run ids), and the pattern makes sure of it.
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+RUN_ID = re.compile(r"[A-Za-z0-9_\-]+")
+PARTITION_KEY = re.compile(r"\d{4}-\d{2}-\d{2}")
+PUBLISHED_DIR = "_published"
+RUNS_DIR = "_runs"
+TMP_PREFIX = ".tmp-"
+
+
+class StorageError(ValueError):
+    """A name that cannot be a table, partition, run or unit of the warehouse."""
+
+
+def check_table(table: str) -> tuple[str, str]:
+    """'schema.table' -> (schema, table), both plain identifiers."""
+    parts = table.split(".")
+    if len(parts) != 2 or not all(NAME.fullmatch(part) for part in parts):
+        raise StorageError(f"not a schema.table name: {table!r}")
+    return parts[0], parts[1]
+
+
+def check_partition(key: str) -> str:
+    if not PARTITION_KEY.fullmatch(key):
+        raise StorageError(f"not a partition key YYYY-MM-DD: {key!r}")
+    return key
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID.fullmatch(run_id):
+        raise StorageError(f"not a run id: {run_id!r}")
+    return run_id
+
+
+def check_unit(unit: str) -> str:
+    if unit and not NAME.fullmatch(unit):
+        raise StorageError(f"not a unit name: {unit!r}")
+    return unit
+
+
+@dataclass(frozen=True)
+class UnitFile:
+    """One file of one table: the rows `run_id` wrote for `unit` of partition `partition`."""
+
+    table: str
+    partition: str
+    run_id: str
+    unit: str = ""
+
+    @property
+    def entry(self) -> str:
+        """The manifest key: the slice of the partition this file fills."""
+        return f"{self.table}/{self.unit}" if self.unit else self.table
+
+    def relative_path(self) -> str:
+        schema, name = check_table(self.table)
+        stem = check_run_id(self.run_id) + (f"__{check_unit(self.unit)}" if self.unit else "")
+        return f"{schema}/{name}/partition_date={check_partition(self.partition)}/{stem}.parquet"
+
+    def to_json(self) -> dict[str, str]:
+        return {"table": self.table, "partition": self.partition, "run_id": self.run_id, "unit": self.unit,
+                "file": self.relative_path()}
+
+    @staticmethod
+    def from_json(data: dict[str, str]) -> UnitFile:
+        return UnitFile(data["table"], data["partition"], data["run_id"], data.get("unit", ""))
+
+
+def write_unit(root: Path, unit_file: UnitFile, frame: pl.DataFrame) -> Path:
+    """Write the rows atomically (temporary file, fsync, rename) and journal them under the run."""
+    target = root / unit_file.relative_path()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet"
+    try:
+        frame.write_parquet(temporary, compression="zstd", statistics=True)
+        with open(temporary, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+    journal(root, unit_file)
+    return target
+
+
+def journal(root: Path, unit_file: UnitFile) -> None:
+    """Append the file to its run's journal: one line, one write, O_APPEND (atomic for lines
+    this short), so parallel steps of one run never interleave."""
+    runs = root / RUNS_DIR
+    runs.mkdir(parents=True, exist_ok=True)
+    line = (json.dumps(unit_file.to_json(), sort_keys=True) + "\n").encode()
+    descriptor = os.open(runs / f"{check_run_id(unit_file.run_id)}.jsonl", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        os.write(descriptor, line)
+    finally:
+        os.close(descriptor)
+
+
+def run_files(root: Path, run_id: str) -> list[UnitFile]:
+    """What a run wrote, in order (a retried step's later write of the same slice comes last)."""
+    path = root / RUNS_DIR / f"{check_run_id(run_id)}.jsonl"
+    if not path.exists():
+        return []
+    files = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            try:
+                files.append(UnitFile.from_json(json.loads(line)))
+            except (ValueError, KeyError):  # a line cut by a kill: the file it named is not published
+                continue
+    return files
+
+
+def table_partitions(root: Path, table: str) -> Iterator[str]:
+    """Partition keys that have a folder for this table (written by any run, published or not)."""
+    schema, name = check_table(table)
+    folder = root / schema / name
+    if not folder.is_dir():
+        return
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if entry.is_dir() and entry.name.startswith("partition_date="):
+            yield entry.name.removeprefix("partition_date=")
