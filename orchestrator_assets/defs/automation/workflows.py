@@ -22,6 +22,13 @@ validation as `reassort run --set`), and, with `schedule`, a schedule that runs 
 before at each tick. `${VAR}` and `${VAR:-default}` are replaced from the environment
 (a value that is only a variable keeps the variable's YAML type: `${N}` with N=5 is 5).
 Any mistake fails the code location's load with the workflow, the key and the line.
+
+Hostile or broken documents are refused before they are composed, each with the file and
+line: more than MAX_BYTES (64 KiB; a real file is a few KB), nesting deeper than MAX_DEPTH
+(20), anchors and aliases (`&a` / `*a`, hence also `<<` merge keys: a nested-alias "YAML
+bomb" expands to billions of nodes from a few hundred bytes and hung `reassort plan`), and
+explicit tags other than YAML's plain types (`!!python/...`). A `${VAR}` value that is
+parsed as YAML goes through the same checks.
 """
 
 import os
@@ -40,6 +47,9 @@ MODULES = ("ingest", "stock", "urgence", "knapsack")  # daily modules, in pipeli
 KEYS = {"description", "modules", "parameters", "schedule"}
 SCHEDULE_KEYS = {"cron", "timezone"}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 20
+PLAIN_TAGS = {f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null", "seq", "map")}
 
 
 class WorkflowError(ValueError):
@@ -66,6 +76,38 @@ def workflows_path() -> Path:
     return Path(os.environ.get("REASSORT_WORKFLOWS", project_paths.PROJECT_ROOT / "workflows.yaml"))
 
 
+def check_document(text: str, source: str) -> None:
+    """Refuse, with the file and line, what could make composing the document explode:
+    size, depth, anchors / aliases, and non-plain tags (module docstring). Reads the
+    parser's events only, which costs time proportional to the (bounded) text."""
+    size = len(text.encode())
+    if size > MAX_BYTES:
+        raise WorkflowError(f"{source}: {size} bytes, more than the {MAX_BYTES} a workflows file may have")
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            where = f"{source}, line {event.start_mark.line + 1}, column {event.start_mark.column + 1}"
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+                raise WorkflowError(f"{where}: YAML anchors and aliases (&name, *name, << merges) are not allowed; write the values out")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag not in PLAIN_TAGS and tag != "!":
+                raise WorkflowError(f"{where}: YAML tag {tag!r} is not allowed (plain values only)")
+            if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise WorkflowError(f"{where}: nested more than {MAX_DEPTH} levels deep")
+            elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise WorkflowError(f"{source}: not valid YAML: {error}") from error
+
+
+def _load_value(text: str, where: str) -> object:
+    """A `${VAR}` value read as YAML, under the same checks as the file."""
+    check_document(text, where)
+    return yaml.safe_load(text)
+
+
 def _substitute(node: yaml.ScalarNode, where: str) -> object:
     text = node.value
 
@@ -80,7 +122,7 @@ def _substitute(node: yaml.ScalarNode, where: str) -> object:
     if node.tag == "tag:yaml.org,2002:str" and _VARIABLE.search(text):
         replaced = _VARIABLE.sub(replace, text)
         if _VARIABLE.fullmatch(text):
-            return yaml.safe_load(replaced) if replaced else ""
+            return _load_value(replaced, where) if replaced else ""
         return replaced
     return yaml.safe_load(yaml.serialize(node)) if node.tag != "tag:yaml.org,2002:str" else text
 
@@ -101,6 +143,7 @@ def _mapping(node: yaml.Node, where: str) -> list[tuple[yaml.ScalarNode, yaml.No
 
 
 def parse_workflows(text: str, source: str = "workflows.yaml") -> list[Workflow]:
+    check_document(text, source)
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as error:
@@ -162,7 +205,15 @@ def load_workflows(path: Path | None = None) -> list[Workflow]:
     path = path or workflows_path()
     if not path.exists():
         return []
-    return parse_workflows(path.read_text(), str(path))
+    with path.open("rb") as file:
+        data = file.read(MAX_BYTES + 1)  # never more: a huge (or endless) file is refused unread
+    if len(data) > MAX_BYTES:
+        raise WorkflowError(f"{path}: more than the {MAX_BYTES} bytes a workflows file may have")
+    try:
+        text = data.decode()
+    except UnicodeDecodeError as error:
+        raise WorkflowError(f"{path}: not UTF-8 text ({error})") from error
+    return parse_workflows(text, str(path))
 
 
 def build_workflow_definitions(
