@@ -328,6 +328,44 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- export
+def cmd_export(args: argparse.Namespace) -> int:
+    """The published plan of one day as files for the warehouses and the ERP (docs/export.md)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from orchestrator_assets.defs.export.export_files import (
+        ExportError,
+        export_dir,
+        picking_lists,
+        purchase_proposals,
+        write_export,
+    )
+    from orchestrator_assets.defs.export.export_gate import ExportRefused, published_plan
+    from orchestrator_assets.partitions import TIMEZONE
+
+    out = Path(args.out).resolve() if args.out else export_dir(project_paths.data_dir(), args.date)
+    try:
+        published = published_plan(project_paths.warehouse_path(), args.date, args.scenario)
+        picking = picking_lists(published.allocation, published.articles)
+        purchases = purchase_proposals(published.allocation, published.articles, args.date)
+        manifest = write_export(out, published.plan, picking, purchases, datetime.now(ZoneInfo(TIMEZONE)))
+    except (ExportRefused, ExportError) as error:
+        print(f"reassort export refused: {error}", file=sys.stderr)
+        return 2
+    totals = manifest["totals"]
+    print(f"Export of {args.date} (run {manifest['run_id'][:8]}, strategy {manifest['strategy']}) -> {out}")
+    print(
+        f"  picking lists       {totals['picking']['files']:>5}  {totals['picking']['rows']:>7,} lines  "
+        f"{totals['picking']['quantity']:>9,} pieces  volume {totals['picking']['volume']:,.2f}"
+    )
+    print(
+        f"  purchase proposals  {totals['purchase']['files']:>5}  {totals['purchase']['rows']:>7,} lines  "
+        f"{totals['purchase']['quantity']:>9,} pieces  amount {totals['purchase']['amount']:,.2f}"
+    )
+    return 0
+
+
 # ---------------------------------------------------------------- migrate
 def cmd_migrate(args: argparse.Namespace) -> int:
     from orchestrator_assets.warehouse_migration import migrate
@@ -492,10 +530,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------- ui
+def ui_command(host: str, port: int) -> list[str]:
+    """`dagster dev` on this project, run by this very interpreter (`python -m dagster`).
+
+    A bare "dagster" is looked up on PATH, which lacks the venv when `reassort` is started
+    as .venv/bin/reassort (not through `uv run` or an activated venv): FileNotFoundError.
+    The running interpreter always has dagster, and `dagster dev` starts the webserver and
+    daemon with its own sys.executable, so nothing else needs PATH."""
+    workspace = project_paths.PROJECT_ROOT / "workspace.yaml"
+    return [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", host, "-p", str(port)]
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     _prepare_environment()
-    workspace = project_paths.PROJECT_ROOT / "workspace.yaml"
-    command = ["dagster", "dev", "-w", str(workspace), "-h", args.host, "-p", str(args.port)]
+    command = ui_command(args.host, args.port)
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} " + " ".join(command), flush=True)
     return subprocess.call(command)
 
@@ -567,6 +615,12 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--horizon", type=int, default=30, help="days (use the run's stock.horizon_days)")
     curve.add_argument("--format", default="table", choices=["table", "csv"])
     curve.set_defaults(handler=cmd_curve)
+
+    export = commands.add_parser("export", help="write a day's picking lists and purchase proposals as CSV files")
+    export.add_argument("--date", type=_date, required=True)
+    export.add_argument("--out", help="destination folder (default <data>/exports/YYYY-MM-DD)")
+    export.add_argument("--scenario", default="base", help="the plan to export (only 'base' exists)")
+    export.set_defaults(handler=cmd_export)
 
     migrate = commands.add_parser("migrate", help="move a warehouse of earlier versions (one DuckDB file) into table files")
     migrate.add_argument("--from", dest="legacy", help="the old DuckDB file (default <data>/warehouse.duckdb)")

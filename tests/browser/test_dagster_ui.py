@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-import duckdb
+from orchestrator_assets.warehouse import Warehouse
 import pytest
 from playwright.sync_api import expect
 
@@ -66,7 +66,7 @@ def test_lineage_graph_links_projection_urgency_and_allocation(ui, page):
 
 
 def test_materialised_partition_metadata_renders(ui, page, tiny_project):
-    with duckdb.connect(str(tiny_project.warehouse), read_only=True) as con:
+    with Warehouse(path=str(tiny_project.warehouse)).connection() as con:
         negative = con.execute(
             "SELECT count(*) FROM stock.stock_projection WHERE partition_date = ? AND min_projected < 0", [DAY]
         ).fetchone()[0]

@@ -12,7 +12,7 @@ import re
 import time
 from datetime import date
 
-import duckdb
+from orchestrator_assets.warehouse import Warehouse
 import pytest
 from dagster import DagsterRunStatus
 
@@ -57,7 +57,7 @@ def test_partition_run_and_backfill_through_graphql(tiny_project, dagster_server
     assert time.monotonic() - started < RUN_TIMEOUT_S + BACKFILL_TIMEOUT_S
 
     # The run workers wrote into the temporary warehouse: the environment reached them.
-    with duckdb.connect(str(tiny_project.warehouse), read_only=True) as con:
+    with Warehouse(path=str(tiny_project.warehouse)).connection() as con:
         days = {row[0].isoformat() for row in con.execute("SELECT DISTINCT partition_date FROM knapsack.allocation").fetchall()}
         run_ids = {row[0] for row in con.execute("SELECT DISTINCT run_id FROM knapsack.allocation").fetchall()}
     assert days == {"2026-01-02", "2026-01-03", "2026-01-04"}

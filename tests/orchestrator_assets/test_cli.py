@@ -11,7 +11,6 @@ import pytest
 
 from data_generation.field_service import generate
 from orchestrator_assets.cli import main
-from orchestrator_assets.warehouse import WarehouseBusyError, connect
 
 
 @pytest.fixture
@@ -33,7 +32,7 @@ def test_unknown_parameter_is_refused_before_anything_runs(tiny_data, capsys):
     assert main(["run", "--date", "2026-01-04", "--set", "stock.horizon=14"]) == 2
     err = capsys.readouterr().err
     assert "unknown parameter 'stock.horizon'" in err and "stock.horizon_days" in err
-    assert not (tiny_data / "warehouse.duckdb").exists()
+    assert not (tiny_data / "warehouse").exists()
 
 
 def test_bad_parameter_value_is_refused(tiny_data, capsys):
@@ -100,54 +99,55 @@ def test_failed_run_exits_non_zero_with_the_reason(tiny_data, capsys):
 
 
 HOLD_LOCK = """
-import duckdb, sys, time
-con = duckdb.connect(sys.argv[1], read_only=sys.argv[2] == "ro")
+import fcntl, sys, time
+handle = open(sys.argv[1], "a")
+fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
 print("locked", flush=True)
-time.sleep(float(sys.argv[3]))
+time.sleep(float(sys.argv[2]))
 """
 
 
-def hold_lock(path, mode: str, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(path), mode, str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert process.stdout.readline().strip() == "locked"
-    return process
-
-
-def test_a_writer_waits_for_a_reader_instead_of_failing(tmp_path):
-    path = tmp_path / "w.duckdb"
-    duckdb.connect(str(path)).close()
-    reader = hold_lock(path, "ro", 1.5)
-    waits: list[str] = []
-    started = time.monotonic()
-    with connect(path, lock_timeout_s=30, on_wait=waits.append) as con:
-        con.execute("CREATE TABLE t AS SELECT 1 AS x")
-    reader.wait()
-    assert waits and time.monotonic() - started >= 0.5
-
-
-def test_a_query_during_a_write_says_busy(tmp_path, monkeypatch, capsys):
-    path = tmp_path / "w.duckdb"
-    duckdb.connect(str(path)).close()
-    monkeypatch.setenv("REASSORT_WAREHOUSE", str(path))
-    writer = hold_lock(path, "rw", 3)
+def test_a_query_never_waits_for_a_publishing_writer(tiny_data, capsys):
+    """A writer holds the partition's manifest lock: the query reads the manifest as it is."""
+    assert main(["run", "--date", "2026-01-04"]) == 0
+    capsys.readouterr()
+    lock = tiny_data / "warehouse" / "_published" / "2026-01-04.lock"
+    writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), "20"], stdout=subprocess.PIPE, text=True)
     try:
-        assert main(["query", "--wait", "0.5", "SELECT 1"]) == 3
-        assert "warehouse busy, try again" in capsys.readouterr().err
+        assert writer.stdout.readline().strip() == "locked"
+        started = time.monotonic()
+        assert main(["query", "--format", "csv", "SELECT count(*) AS n FROM stock.stock_initial"]) == 0
+        assert time.monotonic() - started < 10
+        assert int(capsys.readouterr().out.splitlines()[1]) > 0
     finally:
-        writer.wait()
-    assert main(["query", "--format", "csv", "SELECT 1 AS one"]) == 0
+        writer.kill()
 
 
-def test_a_writer_gives_up_with_a_clear_error_after_its_timeout(tmp_path):
-    path = tmp_path / "w.duckdb"
-    duckdb.connect(str(path)).close()
-    writer = hold_lock(path, "rw", 2)
-    try:
-        with pytest.raises(WarehouseBusyError, match="locked by another process"):
-            with connect(path, lock_timeout_s=0.3):
-                pass
-    finally:
-        writer.wait()
+def test_an_old_warehouse_file_points_to_the_migration(tiny_data, capsys):
+    duckdb.connect(str(tiny_data / "warehouse.duckdb")).close()
+    assert main(["query", "SELECT 1"]) == 2
+    assert "reassort migrate" in capsys.readouterr().err
+
+
+def test_a_run_left_started_by_a_dead_process_is_marked_failed(tiny_data):
+    import dagster as dg
+
+    from orchestrator_assets.orphan_runs import HOST_TAG, PID_TAG, fail_orphaned_runs, launch_tags
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with dg.instance_for_test() as instance:
+        tags = {**launch_tags(), PID_TAG: str(dead.pid)}
+        orphan = instance.create_run_for_job(dg.GraphDefinition("g").to_job(), tags=tags)
+        instance.handle_run_event(orphan.run_id, dg.DagsterEvent(
+            event_type_value="PIPELINE_START", job_name=orphan.job_name))
+        alive = instance.create_run_for_job(dg.GraphDefinition("h").to_job(), tags=launch_tags())
+        instance.handle_run_event(alive.run_id, dg.DagsterEvent(
+            event_type_value="PIPELINE_START", job_name=alive.job_name))
+        assert fail_orphaned_runs(instance) == [orphan.run_id]
+        assert instance.get_run_by_id(orphan.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert instance.get_run_by_id(alive.run_id).status == dg.DagsterRunStatus.STARTED
+        assert tags[HOST_TAG]
 
 
 def test_status_run_line_shows_partitions_outcome_and_duration():
