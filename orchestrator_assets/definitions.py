@@ -15,6 +15,7 @@ from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensor
 from orchestrator_assets.defs.automation.extract_sensor import build_extract_sensor
 from orchestrator_assets.defs.automation.schedules import build_schedules
 from orchestrator_assets.defs.automation.workflows import build_workflow_definitions, load_workflows
+from orchestrator_assets.defs.export.assets import build_export_assets
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
@@ -41,6 +42,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
         *build_urgence_assets(daily),
         *build_knapsack_assets(daily),
         *build_report_assets(daily),
+        *build_export_assets(daily),
     ]
     warehouse = Warehouse(path=str(warehouse_file))
     daily_job = dg.define_asset_job(
