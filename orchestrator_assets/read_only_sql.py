@@ -1,0 +1,337 @@
+"""The read-only SQL path: which statements a user may run, and a connection that reaches
+nothing but the warehouse tables even if a statement slipped through (issue 13, point 1).
+
+Two locks, each enough on its own against the attacks of issue 13 (COPY over a warehouse file,
+ATTACH … READ_WRITE, read_csv('/etc/passwd'), INSTALL, SET, ';'-chains):
+
+1. `check_statement` asks DuckDB's own parser, never a regular expression over the text:
+   exactly one statement, of a reading kind (SELECT / WITH / DESCRIBE / SHOW / SUMMARIZE, or
+   EXPLAIN of one of those), whose table functions are all on a short list of pure ones.
+2. `open_read_only` gives DuckDB the tables as Arrow datasets opened by Python, so the
+   connection needs no file access of its own: external access is switched off with *no*
+   allowed directory, extensions cannot be installed or loaded, and the configuration is
+   locked. DuckDB's `allowed_directories` / `allowed_paths` are deliberately not used: on
+   DuckDB 1.5.6 they grant writes as well as reads, and `COPY (SELECT 1) TO '<data file>'
+   (USE_TMP_FILE false)` overwrote a listed Parquet file through a locked connection.
+
+`run_query` adds a row limit (rows are fetched, the SQL text is never rewritten) and a timeout.
+docs/security.md ("The query path") says what is enforced where.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import re
+import threading
+from collections.abc import Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+READING_KINDS = "SELECT, WITH, FROM, VALUES, TABLE, DESCRIBE, SHOW, SUMMARIZE, PIVOT, UNPIVOT or EXPLAIN"
+
+# DuckDB parses PRAGMA into a SELECT over a pragma_* function: the first word tells them apart.
+_READING_FIRST_WORDS = frozenset(
+    {"select", "with", "from", "values", "table", "describe", "desc", "show", "summarize",
+     "pivot", "pivot_wider", "unpivot", "pivot_longer", "("}
+)
+
+# Table functions a reading query may call: generators, unnesting and catalog listings.
+# Everything else is refused, chiefly because it reads files (read_*, glob, parquet_*,
+# sniff_csv), runs SQL held in a string (query, json_execute_serialized_sql) or changes the
+# session behind lock_configuration's back (enable_logging, checkpoint, ...).
+ALLOWED_TABLE_FUNCTIONS = frozenset(
+    {
+        "range", "generate_series", "unnest", "repeat", "repeat_row", "json_each", "json_tree",
+        "histogram", "histogram_values",
+        "show", "show_tables", "show_tables_expanded", "show_databases", "summary", "table_info",
+        "duckdb_columns", "duckdb_constraints", "duckdb_databases", "duckdb_dependencies",
+        "duckdb_functions", "duckdb_indexes", "duckdb_keywords", "duckdb_schemas",
+        "duckdb_settings", "duckdb_tables", "duckdb_types", "duckdb_views",
+    }
+)
+
+# Applied in this order; lock_configuration last, since it freezes every setting before it.
+_LOCK_DOWN = (
+    "SET python_enable_replacements = false",
+    "SET enable_external_access = false",
+    "SET autoinstall_known_extensions = false",
+    "SET autoload_known_extensions = false",
+    "SET allow_community_extensions = false",
+    "SET lock_configuration = true",
+)
+
+
+class QueryRefused(ValueError):
+    """The statement is not a single reading statement; the message says why."""
+
+
+class QueryTimeout(TimeoutError):
+    """The query ran longer than its time budget and was interrupted."""
+
+
+def check_statement(sql: str) -> str:
+    """The text of the one reading statement in `sql`, or QueryRefused saying why not.
+
+    Parsing happens on a locked, empty database: DuckDB's parser itself opens files for
+    IMPORT DATABASE (it splices in the directory's schema.sql), which an unlocked
+    `duckdb.extract_statements` does.
+    """
+    word = _first_word(sql)
+    with _parser() as parser:
+        try:
+            statements = _parse(parser, sql)
+        except QueryRefused:
+            if word and word not in _READING_FIRST_WORDS | {"explain"}:
+                raise _not_reading(word) from None
+            raise
+        if not statements:
+            raise QueryRefused("the query is empty")
+        if len(statements) > 1:
+            hint = ""
+            if _first_word(sql) in {"pivot", "pivot_wider"}:
+                hint = " (a PIVOT without an explicit IN list creates a type first: write ON column IN (...))"
+            raise QueryRefused(f"one statement per query, found {len(statements)}{hint}")
+        statement = statements[0]
+        _check_reading(parser, statement.query, statement.type, word)
+        return statement.query
+
+
+def open_read_only(
+    views: Mapping[str, str | Path | Sequence[str | Path]],
+    allowed_dirs: Sequence[Path],
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with one view per "schema.table" (or "table", in main) over
+    its Parquet files, locked so that it opens no file itself.
+
+    Each view's value is a file, a glob pattern or a list of them; every file must lie under
+    one of `allowed_dirs` (after resolving links and ".."). Files of one view are read as one
+    table whose columns are the union of theirs by name (like read_parquet's union_by_name):
+    a column missing from a file reads as null, integer widths are promoted.
+    """
+    roots = [Path(directory).resolve(strict=True) for directory in allowed_dirs]
+    con = duckdb.connect()
+    try:
+        for name, source in views.items():
+            schema, table = _qualified_name(name)
+            dataset = _dataset(name, _files(name, source, roots))
+            hidden = f"__arrow__{schema}__{table}"
+            con.register(hidden, dataset)
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
+            con.execute(f"CREATE OR REPLACE VIEW {_quoted(schema)}.{_quoted(table)} AS SELECT * FROM {_quoted(hidden)}")
+        _lock_down(con)
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def run_query(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    max_rows: int = 10_000,
+    timeout_s: float = 30.0,
+) -> tuple[pl.DataFrame, bool]:
+    """The first `max_rows` rows of a checked reading query, and whether more were left.
+
+    Rows are pulled from DuckDB's stream until one past the limit, so a query over a large
+    table stops early and the SQL text is run as written. A timer interrupts the connection
+    after `timeout_s` seconds (execution and fetching both count).
+    """
+    if max_rows < 1:
+        raise ValueError(f"max_rows must be at least 1, got {max_rows}")
+    statement = check_statement(sql)
+    timed_out = threading.Event()
+
+    def interrupt() -> None:
+        timed_out.set()
+        con.interrupt()
+
+    timer = threading.Timer(timeout_s, interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        reader = con.execute(statement).to_arrow_reader(min(max_rows + 1, 100_000))
+        batches: list[pa.RecordBatch] = []
+        fetched = 0
+        while fetched <= max_rows:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                break
+            batches.append(batch)
+            fetched += batch.num_rows
+        reader.close()
+    except duckdb.InterruptException as error:
+        if timed_out.is_set():
+            raise QueryTimeout(
+                f"the query ran longer than {timeout_s:g} s and was stopped; narrow it (WHERE, LIMIT, "
+                "fewer joins) or raise the time limit"
+            ) from error
+        raise
+    finally:
+        timer.cancel()
+    frame = pl.from_arrow(pa.Table.from_batches(batches, schema=reader.schema))
+    assert isinstance(frame, pl.DataFrame)
+    return frame.head(max_rows), frame.height > max_rows
+
+
+# ---------------------------------------------------------------- checking
+
+_parser_lock = threading.Lock()
+
+
+@cache
+def _parser_database() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    _lock_down(con)
+    return con
+
+
+def _parser() -> duckdb.DuckDBPyConnection:
+    """A fresh cursor (own connection, same locked database) so threads never share one."""
+    with _parser_lock:
+        return _parser_database().cursor()
+
+
+def _parse(parser: duckdb.DuckDBPyConnection, sql: str) -> list:
+    try:
+        return parser.extract_statements(sql)
+    except duckdb.Error as error:
+        raise QueryRefused(f"the query does not parse: {error}") from error
+
+
+def _check_reading(parser: duckdb.DuckDBPyConnection, text: str, kind: duckdb.StatementType, word: str) -> None:
+    """`word` is the first word the user wrote: DuckDB hands PRAGMA back rewritten as a SELECT."""
+    if kind == duckdb.StatementType.EXPLAIN:
+        inner_text = _explained_text(text)
+        explained = _parse(parser, inner_text)
+        if len(explained) != 1:
+            raise QueryRefused("EXPLAIN must wrap exactly one statement")
+        try:
+            _check_reading(parser, explained[0].query, explained[0].type, _first_word(inner_text))
+        except QueryRefused as refusal:
+            raise QueryRefused(f"EXPLAIN of a refused statement: {refusal}") from None
+        return
+    if kind != duckdb.StatementType.SELECT or word not in _READING_FIRST_WORDS:
+        raise _not_reading(word or kind.name)
+    refused = sorted(_table_functions(parser, text) - ALLOWED_TABLE_FUNCTIONS)
+    if refused:
+        raise QueryRefused(
+            f"table function {', '.join(refused)} refused: queries read the warehouse views only "
+            "(no file, no SQL in strings, no session changes); list them with SHOW ALL TABLES"
+        )
+
+
+def _not_reading(word: str) -> QueryRefused:
+    return QueryRefused(
+        f"{word.upper()} statements are refused: the query path only reads "
+        f"({READING_KINDS}); the warehouse is written by runs, not by queries"
+    )
+
+
+def _tokens(text: str) -> list[tuple[int, str]]:
+    """(offset, first word or bracket) of each token; comments are not tokens."""
+    found = []
+    for offset, _kind in duckdb.tokenize(text):
+        match = re.match(r"[A-Za-z_][A-Za-z0-9_]*|\S", text[offset:])
+        found.append((offset, match.group(0).lower() if match else ""))
+    return found
+
+
+def _first_word(text: str) -> str:
+    tokens = _tokens(text)
+    return tokens[0][1] if tokens else ""
+
+
+def _explained_text(text: str) -> str:
+    """What `EXPLAIN [ANALYZE] [(options)] <statement>` wraps, found from its tokens."""
+    tokens = _tokens(text)
+    position = 1  # past EXPLAIN
+    if position < len(tokens) and tokens[position][1] in {"analyze", "analyse"}:
+        position += 1
+    if position < len(tokens) and tokens[position][1] == "(":
+        depth = 0
+        while position < len(tokens):
+            depth += {"(": 1, ")": -1}.get(tokens[position][1], 0)
+            position += 1
+            if depth == 0:
+                break
+    if position >= len(tokens):
+        raise QueryRefused("EXPLAIN must wrap a statement")
+    return text[tokens[position][0]:]
+
+
+def _table_functions(parser: duckdb.DuckDBPyConnection, text: str) -> set[str]:
+    """Every table function the statement's syntax tree calls, at any depth."""
+    tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
+    if tree.get("error"):
+        raise QueryRefused(f"the statement cannot be inspected: {tree.get('error_message', 'unknown error')}")
+    names: set[str] = set()
+    pending: list[object] = [tree]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, dict):
+            if node.get("type") == "TABLE_FUNCTION" and isinstance(node.get("function"), dict):
+                names.add(str(node["function"].get("function_name", "")).lower())
+            pending.extend(node.values())
+        elif isinstance(node, list):
+            pending.extend(node)
+    return names
+
+
+# ---------------------------------------------------------------- connection
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+    for statement in _LOCK_DOWN:
+        con.execute(statement)
+
+
+def _qualified_name(name: str) -> tuple[str, str]:
+    parts = name.split(".")
+    if len(parts) == 1:
+        parts = ["main", *parts]
+    if len(parts) != 2 or not all(IDENTIFIER.match(part) for part in parts):
+        raise ValueError(f"view name {name!r} must be schema.table with names matching {IDENTIFIER.pattern}")
+    return parts[0], parts[1]
+
+
+def _quoted(identifier: str) -> str:
+    if not IDENTIFIER.match(identifier):
+        raise ValueError(f"identifier {identifier!r} does not match {IDENTIFIER.pattern}")
+    return '"' + identifier + '"'
+
+
+def _files(name: str, source: str | Path | Sequence[str | Path], roots: Sequence[Path]) -> list[Path]:
+    patterns = [source] if isinstance(source, (str, Path)) else list(source)
+    files: list[Path] = []
+    for pattern in patterns:
+        text = str(pattern)
+        matches = sorted(glob.glob(text, recursive=True)) if any(c in text for c in "*?[") else [text]
+        for match in matches:
+            path = Path(match).resolve()
+            if not any(path.is_relative_to(root) for root in roots):
+                raise ValueError(f"view {name}: {match} is outside the allowed directories {[str(r) for r in roots]}")
+            if not path.is_file():
+                raise ValueError(f"view {name}: {match} is not a file")
+            files.append(path)
+    if not files:
+        raise ValueError(f"view {name}: no Parquet file matches {patterns}")
+    return files
+
+
+def _dataset(name: str, files: list[Path]) -> ds.Dataset:
+    try:
+        schema = pa.unify_schemas([pq.read_schema(path) for path in files], promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+        raise ValueError(f"view {name}: its files have incompatible columns: {error}") from error
+    return ds.dataset([str(path) for path in files], format="parquet", schema=schema)
