@@ -35,7 +35,8 @@ or the time is up:
    Measured on a synthetic `large` group: greedy 14,471.6, LP rounded down 14,434.1,
    after the ascent 14,479.7; L 14,485.9; HiGHS alone after 20 s 14,479.0.
 4. Subgradient steps on the prices (Polyak step towards the best plan) while time allows.
-5. The MILP of the whole group (HiGHS) from the best plan, for the time left.
+5. The MILP of the whole group (HiGHS) from the best plan, for the time left; on a
+   small group (``SMALL_GROUP_ITEMS``) to the proof, whatever the tolerance.
 
 The bound is the least of the bounds met (L at every price tried, the LP optimum, the
 MILP's dual bound); gap = (bound - objective) / objective. Status: OPTIMAL when the plan
@@ -69,6 +70,10 @@ GAP_TOLERANCE = 1e-3
 VAN_NODE_LIMIT = 2_000
 #: Subgradient steps on the prices (step 4) at most.
 PRICE_STEPS = 10
+#: Up to this many items, the MILP (step 5) runs whatever the tolerance, to the proof:
+#: HiGHS closes such groups in milliseconds, and the bound of the hold (phase 2 of
+#: criticite_hybride) would otherwise stay a hair above the plan (its 1e-7 slack).
+SMALL_GROUP_ITEMS = 1_000
 #: Below this many seconds left, the MILP (step 5) is not started.
 MIN_MILP_SECONDS = 0.05
 #: Slack of a van's share of the hold in the ascent (float noise only).
@@ -348,9 +353,10 @@ def maximise_group(
                 break
     s.steps.append(f"L {best_L:.8g}")
 
-    # 5. the MILP for what is left
-    if not s.done() and s.time_left() > MIN_MILP_SECONDS:
-        out = solve_milp(s.problem, s.time_left(), gap_tolerance, s.best_x, holds)
+    # 5. the MILP for what is left (on a small group, to the proof whatever the tolerance)
+    small = gm.n_items <= SMALL_GROUP_ITEMS
+    if (not s.done() or small and s.gap() > 0) and s.time_left() > MIN_MILP_SECONDS:
+        out = solve_milp(s.problem, s.time_left(), 0.0 if small else gap_tolerance, s.best_x, holds)
         if out.x is not None:
             s.offer(out.x, "MILP")
         s.tighten(out.bound)
