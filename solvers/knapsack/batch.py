@@ -30,30 +30,54 @@ from solvers.knapsack.site_model import (
 )
 
 
+CATEGORY_USE_TYPE = pl.List(pl.Struct({"category": pl.String, "capacity": pl.Float64, "used": pl.Float64}))
+CATEGORY_USE_SCHEMA = {"site_id": pl.String, "category": pl.String, "capacity": pl.Float64, "used": pl.Float64}
+
+
 def summary_frame(summaries: Sequence[SiteSummary]) -> pl.DataFrame:
-    """knapsack.site_summary rows; per-category use and capacity as ``use_<CAT>`` /
-    ``capacity_<CAT>`` columns over every category of the batch (null: no such limit)."""
-    categories = sorted({c for s in summaries for c in s.category_use})
-    rows = []
-    for s in summaries:
-        row = {
+    """knapsack.site_summary rows, with the per-category use nested in `category_use` (a list
+    of {category, capacity, used}, one per limited category of the site).
+
+    Categories are values, never column names: a category comes from the articles file, and
+    a name from data must not become an identifier (`category_use_frame` gives the long
+    table knapsack.category_use)."""
+    rows = [
+        {
             "site_id": s.site_id, "strategy": s.strategy, "status": s.status,
             "solver": s.solver, "objective": s.objective, "bound": s.bound, "gap": s.gap,
             "volume_used": s.volume_used, "capacity_total": s.capacity_total,
             "n_pairs": s.n_pairs, "n_items": s.n_items,
             "build_ms": s.build_ms, "solve_ms": s.solve_ms, "detail": s.detail,
+            "category_use": [
+                {"category": c, "capacity": s.category_capacity.get(c), "used": s.category_use.get(c, 0.0)}
+                for c in sorted(s.category_use)
+            ],
         }
-        for c in categories:
-            row[f"use_{c}"] = s.category_use.get(c, 0.0)
-            row[f"capacity_{c}"] = s.category_capacity.get(c)
-        rows.append(row)
+        for s in summaries
+    ]
     schema = {
+        "site_id": pl.String, "strategy": pl.String, "status": pl.String, "solver": pl.String,
         "objective": pl.Float64, "bound": pl.Float64, "gap": pl.Float64,
-        "volume_used": pl.Float64, "capacity_total": pl.Float64,
-        **{f"use_{c}": pl.Float64 for c in categories},
-        **{f"capacity_{c}": pl.Float64 for c in categories},
+        "volume_used": pl.Float64, "capacity_total": pl.Float64, "n_pairs": pl.Int64, "n_items": pl.Int64,
+        "build_ms": pl.Float64, "solve_ms": pl.Float64, "detail": pl.String, "category_use": CATEGORY_USE_TYPE,
     }
-    return pl.DataFrame(rows, schema_overrides=schema)
+    return pl.DataFrame(rows, schema=schema)
+
+
+def category_use_frame(site_summary: pl.DataFrame) -> pl.DataFrame:
+    """knapsack.category_use: one row per (site, category present at the site): its capacity
+    (null: the site sets no limit for it, only the total applies) and the volume used."""
+    if "category_use" not in site_summary.columns or not site_summary.height:
+        return pl.DataFrame(schema=CATEGORY_USE_SCHEMA)
+    return (
+        site_summary.select("site_id", "category_use")
+        .explode("category_use")
+        .drop_nulls("category_use")
+        .unnest("category_use")
+        .select(list(CATEGORY_USE_SCHEMA))
+        .cast(CATEGORY_USE_SCHEMA)
+        .sort("site_id", "category")
+    )
 
 
 def _solve_one(args: tuple) -> tuple[np.ndarray, np.ndarray, SiteSummary]:

@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from data_generation.field_service import generate
+from solvers.knapsack.batch import category_use_frame
 from orchestrator_assets.defs.report.assets import REPORT_KEY, report_path
 from orchestrator_assets.defs.report.daily_report import DailyReportData, render_daily_report
 from solvers.urgency import LEVELS
@@ -131,6 +132,7 @@ def test_a_day_without_urgent_pairs_or_lots_still_renders():
         DailyReportData(
             partition_date=date(2026, 1, 10), horizon_days=30, projection=empty, classification=empty,
             allocation=allocation, site_summary=summary, urgent_pairs=empty,
+            category_use=category_use_frame(pl.DataFrame()),
             curves=pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "d": pl.Int64, "stock": pl.Float64}),
         )
     )  # fmt: skip

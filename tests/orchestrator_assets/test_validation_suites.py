@@ -80,7 +80,7 @@ def test_every_input_and_output_table_has_a_suite():
         "stock.stock_initial", "stock.consumption_forecast", "stock.stock_projection",
         "urgence.urgency_temporal", "urgence.urgency_quantitative", "urgence.urgency_total",
         "urgence.abc_classification", "urgence.urgency_classification",
-        "knapsack.allocation", "knapsack.site_summary", "knapsack.alternatives",
+        "knapsack.allocation", "knapsack.site_summary", "knapsack.category_use", "knapsack.alternatives",
     }
     assert set(TABLE_SUITES) == inputs | outputs
 

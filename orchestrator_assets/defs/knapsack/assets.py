@@ -18,7 +18,7 @@ from orchestrator_assets.asset_conventions import config_metadata, module_asset_
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
 from solvers.knapsack.alternatives import alternatives
-from solvers.knapsack.batch import solve_sites
+from solvers.knapsack.batch import category_use_frame, solve_sites
 from solvers.knapsack.capacity_limits import site_capacity_limits
 from solvers.knapsack.site_model import CRITICAL_LEVEL
 
@@ -54,15 +54,12 @@ def critical_coverage(allocation: pl.DataFrame) -> float:
     return float(critical["lots_hi"].sum()) / need if need else 1.0
 
 
-def capacity_use(summary: pl.DataFrame) -> dict[str, float]:
+def capacity_use(summary: pl.DataFrame, category_use: pl.DataFrame) -> dict[str, float]:
     """Used / available volume over all sites, in total and per limited category."""
     use = {"TOTAL": float(summary["volume_used"].sum()) / float(summary["capacity_total"].sum() or 1.0)}
-    for column in summary.columns:
-        if column.startswith("capacity_") and column != "capacity_total":
-            category = column.removeprefix("capacity_")
-            limited = summary.filter(pl.col(column).is_not_null())
-            if limited.height:
-                use[category] = float(limited[f"use_{category}"].sum()) / float(limited[column].sum() or 1.0)
+    per_category = category_use.filter(pl.col("capacity").is_not_null()).group_by("category").agg(pl.col("used").sum(), pl.col("capacity").sum()).sort("category")
+    for category, used, capacity in per_category.select("category", "used", "capacity").iter_rows():
+        use[category] = float(used) / float(capacity or 1.0)
     return {key: round(value, 4) for key, value in use.items()}
 
 
@@ -109,8 +106,14 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
             ),
             "site_summary": dg.AssetOut(
                 key=[GROUP, "site_summary"],
-                description="Per site: strategy, solver status, objective, bound, gap, capacity used in total and "
-                "per category, solve time.",
+                description="Per site: strategy, solver status, objective, bound, gap, total capacity and volume "
+                "used, solve time (per-category use: knapsack/category_use).",
+                **OUT_ARGS,
+            ),
+            "category_use": dg.AssetOut(
+                key=[GROUP, "category_use"],
+                description="Per site and category: capacity (null = no limit there) and volume used (long "
+                "format: categories are values, never column names).",
                 **OUT_ARGS,
             ),
             "alternatives": dg.AssetOut(
@@ -140,6 +143,14 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         partition_date = date.fromisoformat(context.partition_key)
         pairs = knapsack_pairs(urgency_classification, stock_projection, articles)
         if config.categories:
+            known = sorted(articles["category"].unique().to_list())
+            unknown = sorted(set(config.categories) - set(known))
+            if unknown:  # before anything is solved, naming the parameter (issue 13)
+                raise dg.Failure(
+                    description=f"knapsack.categories: unknown category {', '.join(unknown)}; "
+                    f"the categories of raw.articles on {partition_date} are {', '.join(known)}",
+                    allow_retries=False,
+                )
             pairs = pairs.filter(pl.col("category").is_in(config.categories))
         limits = site_capacity_limits(sites, site_capacities)
         n_sites = pairs["site_id"].n_unique()
@@ -169,6 +180,13 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 **common_metadata,
             },
         )
+        category_use = category_use_frame(summary)
+        summary = summary.drop("category_use", strict=False)
+        yield dg.Output(
+            category_use,
+            output_name="category_use",
+            metadata={"dagster/row_count": category_use.height, **common_metadata},
+        )
         yield dg.Output(
             summary,
             output_name="site_summary",
@@ -177,7 +195,7 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 "sites_solved": summary.height,
                 "statuses": dg.MetadataValue.json(statuses),
                 "objective_total": float(summary["objective"].sum()) if summary.height else 0.0,
-                "capacity_use": dg.MetadataValue.json(capacity_use(summary) if summary.height else {}),
+                "capacity_use": dg.MetadataValue.json(capacity_use(summary, category_use) if summary.height else {}),
                 "slowest_sites": dg.MetadataValue.md(markdown_table(slowest)),
                 "seconds": round(elapsed, 3),
                 **common_metadata,

@@ -58,6 +58,7 @@ class DailyReportData:
     classification: pl.DataFrame  # urgence.urgency_classification of D
     allocation: pl.DataFrame  # knapsack.allocation of D (+ designation, unit_cost)
     site_summary: pl.DataFrame  # knapsack.site_summary of D
+    category_use: pl.DataFrame  # knapsack.category_use of D
     urgent_pairs: pl.DataFrame  # most_urgent_pairs(...)
     curves: pl.DataFrame  # site_id, article_id, d, stock of urgent_pairs (solvers.projection.projection_series)
     sources: dict[str, list[str]] = field(default_factory=dict)  # table -> run ids that wrote D's rows
@@ -105,33 +106,20 @@ def class_counts(classification: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def capacity_use_per_site(site_summary: pl.DataFrame) -> pl.DataFrame:
+def capacity_use_per_site(site_summary: pl.DataFrame, category_use: pl.DataFrame) -> pl.DataFrame:
     """Volume used against capacity per site: TOTAL and each limited category.
 
     Columns site_id, category, used, capacity, share (used / capacity; null when the
-    capacity is 0). Categories without a limit at a site (null capacity) are left out:
+    capacity is 0). Categories without a limit at a site have no knapsack.category_use row:
     only the total applies to them (SPEC §2).
     """
     schema = {"site_id": pl.String, "category": pl.String, "used": pl.Float64, "capacity": pl.Float64}
     frames = [
         site_summary.select(
             "site_id", category=pl.lit(TOTAL), used=pl.col("volume_used"), capacity=pl.col("capacity_total")
-        ).cast(schema)
+        ).cast(schema),
+        category_use.filter(pl.col("capacity").is_not_null()).select(list(schema)).cast(schema),
     ]
-    for column in site_summary.columns:
-        if column.startswith("capacity_") and column != "capacity_total":
-            category = column.removeprefix("capacity_")
-            used = f"use_{category}"
-            frames.append(
-                site_summary.filter(pl.col(column).is_not_null())
-                .select(
-                    "site_id",
-                    category=pl.lit(category),
-                    used=pl.col(used) if used in site_summary.columns else pl.lit(0.0),
-                    capacity=pl.col(column),
-                )
-                .cast(schema)
-            )
     return (
         pl.concat(frames)
         .with_columns(share=pl.when(pl.col("capacity") > 0).then(pl.col("used") / pl.col("capacity")))
@@ -420,7 +408,7 @@ def render_daily_report(data: DailyReportData) -> str:
     """The whole page as one HTML string (no script, no stylesheet or image from outside)."""
     kpis = report_kpis(data)
     counts = class_counts(data.classification)
-    use = capacity_use_per_site(data.site_summary)
+    use = capacity_use_per_site(data.site_summary, data.category_use)
     shipped = shipped_lots(data.allocation)
     if "unit_cost" in shipped.columns:
         shipped = shipped.with_columns(cost=pl.col("quantity") * pl.col("unit_cost"))

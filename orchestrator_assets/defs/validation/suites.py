@@ -92,8 +92,7 @@ class TableSuite:
     table: str
     columns: tuple[ColumnRule, ...]
     key: tuple[str, ...] = ()
-    #: inputs: the table has exactly these columns; outputs: at least these (site_summary
-    #: has a use_/capacity_ column pair per category).
+    #: inputs: the table has exactly these columns; outputs: at least these.
     exact_columns: bool = False
     pairs: tuple[PairRule, ...] = ()
 
@@ -243,6 +242,16 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
             ColumnRule("solve_ms", "float", min_value=0),
         ),
         key=("site_id",),
+    ),
+    TableSuite(
+        "knapsack", "category_use",
+        (
+            _SITE,
+            ColumnRule("category", "str"),
+            ColumnRule("capacity", "float", nullable=True, min_value=0),
+            ColumnRule("used", "float", min_value=0),
+        ),
+        key=("site_id", "category"),
     ),
     TableSuite(
         "knapsack", "alternatives",

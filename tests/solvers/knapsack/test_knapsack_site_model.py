@@ -15,6 +15,7 @@ from solvers.knapsack import (
     solve_site,
     solve_sites,
 )
+from solvers.knapsack.batch import category_use_frame
 from solvers.knapsack.site_model import solve_model
 
 ROOMY = SiteCapacities(total=1000.0, categories={"FIBRE": 500.0, "CUIVRE": 400.0})
@@ -266,9 +267,12 @@ def test_all_sites_of_a_partition_give_one_summary_row_each_in_or_out_of_a_pool(
     b = site_frame({"site_id": "S2", "article_id": "A", "stock_max": 9})
     caps = {"S1": SiteCapacities(2.0, {"FIBRE": 1.0}), "S2": SiteCapacities(5.0)}
     alloc, summary = solve_sites(pl.concat([a, b]), caps, strategy="exact")
-    assert summary.select("site_id", "status", "volume_used", "use_FIBRE", "capacity_FIBRE").rows() == [
-        ("S1", "OPTIMAL", 2.0, 1.0, 1.0), ("S2", "OPTIMAL", 5.0, 5.0, None),
-    ]
+    assert summary.select("site_id", "status", "volume_used").rows() == [("S1", "OPTIMAL", 2.0), ("S2", "OPTIMAL", 5.0)]
+    # per-category use in rows, never in columns named after a category (issue 13)
+    assert category_use_frame(summary).rows() == [
+        ("S1", "CUIVRE", None, 1.0), ("S1", "FIBRE", 1.0, 1.0), ("S2", "FIBRE", None, 5.0),
+    ]  # capacity null: no limit for that category at that site, only the total applies
+    assert not [c for c in summary.columns if "FIBRE" in c]
     assert alloc.select("site_id", "article_id", "lots").rows() == [("S1", "A", 1), ("S1", "B", 1), ("S2", "A", 5)]
     alloc2, summary2 = solve_sites(pl.concat([a, b]), caps, strategy="exact", workers=2)
     assert alloc2.select("site_id", "article_id", "lots").rows() == alloc.select("site_id", "article_id", "lots").rows()
