@@ -14,10 +14,10 @@ line, never opened; redirects are not followed (a redirect could send the alert,
 scheme, that the operator did not choose).
 
 Cost of a webhook that accepts and never answers: `timeout_s` (3 s) bounds the connection
-and each read, so one alert costs at most attempts x 2 x timeout_s plus the backoff, about
-6.5 s with the defaults when the connection opens but no answer comes (12.5 s if every
-step waits to the limit), instead of 16.7 s before. The sensors bound how many alerts they
-post per tick (alert_sensors.MAX_ALERTS_PER_TICK).
+and each read, so with the defaults one alert costs about 6.5 s (2 attempts of a 3 s read
+timeout plus the backoff), about 13 s if every connection also waits to its limit, instead
+of 16.7 s before. The sensors bound how many alerts they post per tick
+(alert_sensors.MAX_ALERTS_PER_TICK).
 """
 
 import base64
