@@ -267,9 +267,15 @@ def copied(tiny, tmp_path, monkeypatch):
 
 
 def published_allocation(data: Path) -> pl.DataFrame:
+    """The pairs with lots, their amount at unit cost and the file each must be on (a van
+    supplied by a depot on the depot's picking list, any other site on its purchase file;
+    without the source_site_id column every site buys from outside)."""
+    columns = frame(data, "SELECT * FROM knapsack.allocation LIMIT 0").columns
+    source = "NULLIF(a.source_site_id, '')" if "source_site_id" in columns else "NULL::VARCHAR"
     return frame(
         data,
-        "SELECT a.site_id, a.article_id, a.quantity, a.quantity * r.unit_cost AS amount, a.run_id "
+        f"SELECT a.site_id, a.article_id, a.quantity, a.quantity * r.unit_cost AS amount, a.run_id, "
+        f"CASE WHEN {source} IS NULL THEN 'purchase_' || a.site_id ELSE 'picking_' || {source} END || '.csv' AS file "
         "FROM knapsack.allocation a JOIN raw.articles r USING (article_id, partition_date) "
         "WHERE a.partition_date = ? AND a.lots > 0",
         [date.fromisoformat(DAY)],
@@ -282,11 +288,15 @@ def files_as_lines(out: Path) -> pl.DataFrame:
     frames = []
     for path in sorted(out.glob("picking_*.csv")):
         picked = pl.read_csv(path, schema_overrides={"to_site": pl.String, "article": pl.String})
-        frames.append(picked.select(site_id="to_site", article_id="article", quantity="quantity", amount=pl.lit(None, pl.Float64)))
+        frames.append(picked.select(
+            site_id="to_site", article_id="article", quantity="quantity", amount=pl.lit(None, pl.Float64), file=pl.lit(path.name)
+        ))  # fmt: skip
     for path in sorted(out.glob("purchase_*.csv")):
         bought = pl.read_csv(path, schema_overrides={"article": pl.String}, try_parse_dates=True)
         site = path.stem.removeprefix("purchase_")
-        frames.append(bought.select(site_id=pl.lit(site), article_id="article", quantity="quantity", amount="amount"))
+        frames.append(bought.select(
+            site_id=pl.lit(site), article_id="article", quantity="quantity", amount="amount", file=pl.lit(path.name)
+        ))  # fmt: skip
     return pl.concat(frames, how="vertical_relaxed")
 
 
@@ -295,8 +305,8 @@ def assert_files_sum_to_the_allocation(out: Path, data: Path) -> dict:
     lines = files_as_lines(out)
     assert expected.height > 0
     assert lines.height == expected.height  # one line per pair with lots, no pair twice
-    by_pair = lines.group_by("site_id", "article_id").agg(pl.col("quantity").sum()).sort("site_id", "article_id")
-    assert by_pair.rows() == expected.select("site_id", "article_id", "quantity").sort("site_id", "article_id").rows()
+    by_pair = lines.group_by("site_id", "article_id", "file").agg(pl.col("quantity").sum()).sort("site_id", "article_id")
+    assert by_pair.rows() == expected.select("site_id", "article_id", "file", "quantity").sort("site_id", "article_id").rows()
     manifest = json.loads((out / MANIFEST_NAME).read_text())
     bought = lines.filter(pl.col("amount").is_not_null())
     exact_amount = expected.join(bought.select("site_id", "article_id"), on=["site_id", "article_id"])["amount"].sum()
