@@ -81,6 +81,7 @@ def test_every_input_and_output_table_has_a_suite():
         "urgence.urgency_temporal", "urgence.urgency_quantitative", "urgence.urgency_total",
         "urgence.abc_classification", "urgence.urgency_classification",
         "knapsack.allocation", "knapsack.site_summary", "knapsack.category_use", "knapsack.alternatives",
+        "knapsack.depot_supply", "knapsack.group_summary",
     }
     assert set(TABLE_SUITES) == inputs | outputs
 

@@ -18,7 +18,8 @@ from orchestrator_assets.asset_conventions import config_metadata, module_asset_
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
 from solvers.knapsack.alternatives import alternatives
-from solvers.knapsack.batch import category_use_frame, solve_sites
+from solvers.knapsack.batch import category_use_frame
+from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 from solvers.knapsack.capacity_limits import site_capacity_limits
 from solvers.knapsack.site_model import CRITICAL_LEVEL
 
@@ -28,7 +29,7 @@ OUT_ARGS = {key: value for key, value in COMMON.items() if key != "retry_policy"
 POOL_FROM_SITES = 100  # below this, a process pool's start-up costs more than it saves
 ALLOCATION_COLUMNS = [
     "site_id", "article_id", "category", "level", "class", "lots", "quantity", "volume", "value",
-    "strategy", "status", "lots_hi", "lots_lo", "n_min", "u", "need_min", "need_max", "v_hi", "v_lo",
+    "strategy", "status", "source_site_id", "lots_hi", "lots_lo", "n_min", "u", "need_min", "need_max", "v_hi", "v_lo",
 ]
 
 
@@ -64,27 +65,46 @@ def capacity_use(summary: pl.DataFrame, category_use: pl.DataFrame) -> dict[str,
 
 
 def solve_in_batches(
-    pairs: pl.DataFrame, limits: dict, config: KnapsackConfig, workers: int, progress, batches: int = 10
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """solve_sites over about a tenth of the sites at a time, logging progress (sites done,
-    elapsed) so a long partition can be followed in the UI and the terminal."""
+    pairs: pl.DataFrame,
+    limits: dict,
+    config: KnapsackConfig,
+    workers: int,
+    progress,
+    parents: dict[str, str] | None = None,
+    supply: pl.DataFrame | None = None,
+    batches: int = 10,
+) -> SourcedPlan:
+    """The partition's plan, about a tenth of it at a time, logging progress (sites done,
+    elapsed) so a long partition can be followed in the UI and the terminal.
+
+    With `parents` (sourcing on, SPEC §5.2) a batch holds whole groups (a depot's vans are
+    one problem) and the sites supplied from outside; without, sites (§5 alone)."""
     started = time.perf_counter()
+    parents = parents or {}
+    supply = supply if supply is not None else pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "supply": pl.Int64})
     sites = sorted(pairs["site_id"].unique().to_list())
-    size = max(1, -(-len(sites) // batches))
-    allocations, summaries = [], []
-    for first in range(0, len(sites), size):
-        chunk = pairs.filter(pl.col("site_id").is_in(sites[first : first + size]))
-        allocation, summary = solve_sites(
-            chunk, limits, strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
+    units: dict[str, list[str]] = {}
+    for site in sites:
+        units.setdefault(parents.get(site, site), []).append(site)
+    keys = sorted(units)
+    size = max(1, -(-len(keys) // batches))
+    plans, done = [], 0
+    for first in range(0, len(keys), size):
+        chunk_sites = [site for key in keys[first : first + size] for site in units[key]]
+        chunk = pairs.filter(pl.col("site_id").is_in(chunk_sites))
+        plans.append(solve_sourced(
+            chunk, limits, {site: parents[site] for site in chunk_sites if site in parents}, supply,
+            strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
             topup_ratio=config.topup_ratio, workers=workers,
-        )
-        allocations.append(allocation)
-        summaries.append(summary)
-        done = min(first + size, len(sites))
+        ))
+        done += len(chunk_sites)
         progress(f"{done}/{len(sites)} sites solved, {time.perf_counter() - started:.1f} s")
-    if not allocations:
-        return solve_sites(pairs, limits, strategy=config.strategy, solver=config.solver, workers=1)
-    return pl.concat(allocations, how="diagonal_relaxed"), pl.concat(summaries, how="diagonal_relaxed")
+    if not plans:
+        return solve_sourced(pairs, limits, {}, supply, strategy=config.strategy, solver=config.solver)
+    return SourcedPlan(*(
+        pl.concat([getattr(plan, name) for plan in plans], how="diagonal_relaxed")
+        for name in ("allocation", "site_summary", "group_summary", "depot_supply")
+    ))
 
 
 def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -96,6 +116,7 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
             "articles": raw_input("articles"),
             "sites": raw_input("sites"),
             "site_capacities": raw_input("site_capacities"),
+            "stock_levels": raw_input("stock_levels"),
         },
         outs={
             "allocation": dg.AssetOut(
@@ -114,6 +135,18 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 key=[GROUP, "category_use"],
                 description="Per site and category: capacity (null = no limit there) and volume used (long "
                 "format: categories are values, never column names).",
+                **OUT_ARGS,
+            ),
+            "depot_supply": dg.AssetOut(
+                key=[GROUP, "depot_supply"],
+                description="Per depot and article requested by its vans (SPEC §5.2): supply = on hand - stock_min, "
+                "requested, shipped, remaining, critical_short (empty with knapsack.sourcing=false).",
+                **OUT_ARGS,
+            ),
+            "group_summary": dg.AssetOut(
+                key=[GROUP, "group_summary"],
+                description="Per depot supplying vans: the group problem's strategy, status, objective, bound, gap, "
+                "solve time, vans, articles short (empty with knapsack.sourcing=false).",
                 **OUT_ARGS,
             ),
             "alternatives": dg.AssetOut(
@@ -138,6 +171,7 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         articles: pl.DataFrame,
         sites: pl.DataFrame,
         site_capacities: pl.DataFrame,
+        stock_levels: pl.DataFrame,
     ):
         started = time.perf_counter()
         partition_date = date.fromisoformat(context.partition_key)
@@ -159,10 +193,19 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
             f"knapsack {partition_date}: {n_sites} sites, {pairs.height} pairs, strategy {config.strategy}, "
             f"solver {config.solver}, {workers} worker(s)"
         )
-        allocation, summary = solve_in_batches(
+        parents = van_parents(sites) if config.sourcing else {}
+        supply = supply_from_stock(
+            stock_levels.select("site_id", "article_id", on_hand="quantity_on_hand").filter(
+                pl.col("site_id").is_in(sorted(set(parents.values())))
+            ),
+            articles,
+        )
+        plan = solve_in_batches(
             pairs, limits, config, workers, lambda line: context.log.info(f"knapsack {partition_date}: {line}"),
+            parents=parents, supply=supply,
             batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
         )
+        allocation, summary = plan.allocation, plan.site_summary
         elapsed = time.perf_counter() - started
         context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
         statuses = dict(summary.group_by("status").len().sort("status").iter_rows()) if summary.height else {}
@@ -198,6 +241,40 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
                 "capacity_use": dg.MetadataValue.json(capacity_use(summary, category_use) if summary.height else {}),
                 "slowest_sites": dg.MetadataValue.md(markdown_table(slowest)),
                 "seconds": round(elapsed, 3),
+                **common_metadata,
+            },
+        )
+        depot_supply, group_summary = plan.depot_supply, plan.group_summary
+        shipped = (
+            depot_supply.group_by("site_id").agg(
+                pl.len().alias("articles"), pl.col("shipped").sum(), pl.col("requested").sum(),
+                (pl.col("critical_short") > 0).sum().alias("articles_critical_short"),
+            ).sort("site_id")
+            if depot_supply.height else pl.DataFrame()
+        )
+        yield dg.Output(
+            depot_supply,
+            output_name="depot_supply",
+            metadata={
+                "dagster/row_count": depot_supply.height,
+                "pieces_shipped": int(depot_supply["shipped"].sum()) if depot_supply.height else 0,
+                "articles_critical_short": int((depot_supply["critical_short"] > 0).sum()) if depot_supply.height else 0,
+                "per_depot": dg.MetadataValue.md(markdown_table(shipped) if shipped.height else "no depot supplies vans"),
+                "critical_short": dg.MetadataValue.md(markdown_table(
+                    depot_supply.filter(pl.col("critical_short") > 0).sort("critical_short", descending=True).head(20)
+                ) if depot_supply.height else "none"),
+                **common_metadata,
+            },
+        )
+        yield dg.Output(
+            group_summary,
+            output_name="group_summary",
+            metadata={
+                "dagster/row_count": group_summary.height,
+                "statuses": dg.MetadataValue.json(
+                    dict(group_summary.group_by("status").len().sort("status").iter_rows()) if group_summary.height else {}
+                ),
+                "max_gap": float(group_summary["gap"].fill_null(0.0).max()) if group_summary.height else 0.0,
                 **common_metadata,
             },
         )

@@ -21,6 +21,11 @@ class KnapsackConfig(dg.Config):
     )
     time_limit_s: float = Field(default=10.0, gt=0.0, description="Per-site solver time limit (seconds).")
     topup_ratio: float = Field(default=0.1, ge=0.0, le=1.0, description="Value of a top-up lot relative to a minimum-need lot.")
+    sourcing: bool = Field(
+        default=True,
+        description="SPEC §5.2: vans are supplied from their parent depot's stock (on hand - stock_min), one "
+        "problem per depot group; false: every site supplied from outside (§5 alone).",
+    )
     alternatives: bool = Field(default=False, description="Also compute every other strategy's plan per site.")
     categories: list[str] = Field(
         default_factory=list,

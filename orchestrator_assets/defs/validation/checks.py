@@ -46,6 +46,8 @@ from orchestrator_assets.defs.validation.config import ValidationConfig
 from orchestrator_assets.defs.validation.cross_checks import (
     capacity_excess,
     critique_count,
+    depot_shipped_mismatch,
+    depot_supply_excess,
     is_critique_jump,
     quantities_not_in_whole_lots,
     zero_rate_share,
@@ -166,6 +168,36 @@ def whole_lots(inputs: CheckInputs) -> CheckOutcome:
     )
 
 
+def within_depot_supply(inputs: CheckInputs) -> CheckOutcome:
+    over = depot_supply_excess(inputs.frame, inputs.table("raw.articles"), inputs.table("raw.stock_levels"))
+    if over.height == 0:
+        return CheckOutcome("within_depot_supply", True, 0, inputs.frame.height,
+                            "ok: no depot ships more than on hand - stock_min of any article")
+    first = over.row(0, named=True)
+    detail = (
+        f"{over.height} (depot, article) pairs ship more than their supply; worst: depot {first['site_id']} "
+        f"article {first['article_id']} ships {first['shipped']:.0f} of {first['supply']:.0f} "
+        "(supply = on hand - stock_min, re-derived from raw.stock_levels and raw.articles)"
+    )
+    return CheckOutcome("within_depot_supply", False, over.height, inputs.frame.height, detail,
+                        _sample(over, inputs.config.sample_rows))
+
+
+def shipped_equals_vans(inputs: CheckInputs) -> CheckOutcome:
+    bad = depot_shipped_mismatch(inputs.frame, inputs.table("knapsack.allocation"))
+    if bad.height == 0:
+        return CheckOutcome("shipped_equals_vans", True, 0, inputs.frame.height,
+                            "ok: every depot's shipped = the sum of its vans' quantities")
+    first = bad.row(0, named=True)
+    detail = (
+        f"{bad.height} (depot, article) pairs where shipped differs from the vans' quantities; e.g. depot "
+        f"{first['site_id']} article {first['article_id']}: shipped {first['shipped']}, "
+        f"allocation {first['from_allocation']}"
+    )
+    return CheckOutcome("shipped_equals_vans", False, bad.height, inputs.frame.height, detail,
+                        _sample(bad, inputs.config.sample_rows))
+
+
 def zero_rate_share_check(inputs: CheckInputs) -> CheckOutcome:
     share = zero_rate_share(inputs.frame)
     limit = inputs.config.zero_rate_share_max
@@ -217,6 +249,24 @@ CROSS_CHECKS: dict[str, tuple[CrossCheck, ...]] = {
             True,
             whole_lots,
             reads=("raw.articles",),
+        ),
+        CrossCheck(
+            "within_depot_supply",
+            "SPEC §5.2: no depot ships more of an article than its supply (on hand - stock_min, 0 without a stock "
+            "row), re-derived from raw.stock_levels and raw.articles independently of solvers.knapsack.",
+            True,
+            within_depot_supply,
+            reads=("raw.articles", "raw.stock_levels"),
+        ),
+    ),
+    "knapsack.depot_supply": (
+        CrossCheck(
+            "shipped_equals_vans",
+            "Every depot's shipped quantity of an article is the sum of the quantities its vans receive from it "
+            "in knapsack.allocation.",
+            True,
+            shipped_equals_vans,
+            reads=("knapsack.allocation",),
         ),
     ),
     "stock.consumption_forecast": (

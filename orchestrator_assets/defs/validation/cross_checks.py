@@ -129,3 +129,51 @@ def is_critique_jump(current: int, previous: int | None, ratio: float, min_incre
     if previous is None:
         return False
     return current > ratio * previous and current - previous > min_increase
+
+
+def depot_supply_excess(
+    allocation: pl.DataFrame, articles: pl.DataFrame, stock_levels: pl.DataFrame, tolerance: float = 1e-9
+) -> pl.DataFrame:
+    """Every (depot, article) that ships more than its supply (SPEC §5.2), re-derived here:
+    supply = max(0, on_hand - stock_min) from raw.stock_levels and raw.articles (0 without a
+    stock row), shipped = the quantities of the allocation rows whose source is the depot.
+    Returns [site_id (the depot), article_id, shipped, supply, excess], largest excess first."""
+    if "source_site_id" not in allocation.columns:
+        return pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "shipped": pl.Float64,
+                                    "supply": pl.Float64, "excess": pl.Float64})
+    shipped = (
+        allocation.filter(pl.col("source_site_id").is_not_null() & (pl.col("quantity") > 0))
+        .group_by(pl.col("source_site_id").alias("site_id"), "article_id")
+        .agg(pl.col("quantity").cast(pl.Float64).sum().alias("shipped"))
+    )
+    supply = stock_levels.select("site_id", "article_id", pl.col("quantity_on_hand").cast(pl.Float64).alias("on_hand")).join(
+        articles.select("article_id", pl.col("stock_min").cast(pl.Float64)), on="article_id", how="left"
+    ).select("site_id", "article_id", (pl.col("on_hand") - pl.col("stock_min").fill_null(0.0)).clip(lower_bound=0.0).alias("supply"))
+    return (
+        shipped.join(supply, on=["site_id", "article_id"], how="left")
+        .with_columns(pl.col("supply").fill_null(0.0))
+        .with_columns((pl.col("shipped") - pl.col("supply")).alias("excess"))
+        .filter(pl.col("excess") > tolerance)
+        .sort(["excess", "site_id", "article_id"], descending=[True, False, False])
+        .select("site_id", "article_id", "shipped", "supply", "excess")
+    )
+
+
+def depot_shipped_mismatch(depot_supply: pl.DataFrame, allocation: pl.DataFrame) -> pl.DataFrame:
+    """Rows of knapsack.depot_supply whose `shipped` is not the sum of the quantities its vans
+    receive from it in knapsack.allocation, and (depot, article) pairs shipped without a
+    depot_supply row. Returns [site_id, article_id, shipped, from_allocation]."""
+    from_allocation = (
+        allocation.filter(pl.col("source_site_id").is_not_null() & (pl.col("quantity") > 0))
+        .group_by(pl.col("source_site_id").alias("site_id"), "article_id")
+        .agg(pl.col("quantity").cast(pl.Int64).sum().alias("from_allocation"))
+        if "source_site_id" in allocation.columns
+        else pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "from_allocation": pl.Int64})
+    )
+    return (
+        depot_supply.select("site_id", "article_id", pl.col("shipped").cast(pl.Int64))
+        .join(from_allocation, on=["site_id", "article_id"], how="full", coalesce=True)
+        .with_columns(pl.col("shipped").fill_null(0), pl.col("from_allocation").fill_null(0))
+        .filter(pl.col("shipped") != pl.col("from_allocation"))
+        .sort("site_id", "article_id")
+    )

@@ -244,6 +244,34 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
         key=("site_id",),
     ),
     TableSuite(
+        "knapsack", "depot_supply",
+        (
+            _SITE,
+            _ARTICLE,
+            ColumnRule("supply", "int", min_value=0),
+            ColumnRule("requested", "int", min_value=0),
+            ColumnRule("shipped", "int", min_value=0),
+            ColumnRule("remaining", "int", min_value=0),
+            ColumnRule("critical_short", "int", min_value=0),
+        ),
+        key=PAIR,
+    ),
+    TableSuite(
+        "knapsack", "group_summary",
+        (
+            _SITE,
+            ColumnRule("strategy", "str", value_set=STRATEGIES),
+            ColumnRule("status", "str", value_set=_STATUSES),
+            ColumnRule("objective", "float", min_value=0),
+            ColumnRule("bound", "float", nullable=True),
+            ColumnRule("gap", "float", nullable=True, min_value=0),
+            ColumnRule("solve_ms", "float", min_value=0),
+            ColumnRule("vans", "int", min_value=1),
+            ColumnRule("articles_short", "int", min_value=0),
+        ),
+        key=("site_id",),
+    ),
+    TableSuite(
         "knapsack", "category_use",
         (
             _SITE,
