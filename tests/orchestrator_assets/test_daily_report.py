@@ -114,7 +114,8 @@ def test_rerunning_the_report_overwrites_it(report_run):
     assert sorted(p.name for p in path.parent.iterdir()) == [f"{DAY}.html"]  # no temporary file left
 
 
-def test_a_day_without_urgent_pairs_or_lots_still_renders():
+def empty_day(**fields) -> DailyReportData:
+    """A day with no pair, no lot, no site (fields override any of them)."""
     empty = pl.DataFrame(
         schema={"site_id": pl.String, "article_id": pl.String, "class": pl.String, "level": pl.String,
                 "u_total": pl.Float64, "on_hand": pl.Float64, "stock_min": pl.Int64, "lead_time_days": pl.Int64,
@@ -125,15 +126,28 @@ def test_a_day_without_urgent_pairs_or_lots_still_renders():
                 "quantity": pl.Int64, "volume": pl.Float64, "value": pl.Float64, "lots_hi": pl.Int64,
                 "n_min": pl.Int64}
     )  # fmt: skip
-    summary = pl.DataFrame(
-        schema={"site_id": pl.String, "volume_used": pl.Float64, "capacity_total": pl.Float64}
-    )
-    text = render_daily_report(
-        DailyReportData(
-            partition_date=date(2026, 1, 10), horizon_days=30, projection=empty, classification=empty,
-            allocation=allocation, site_summary=summary, urgent_pairs=empty,
-            category_use=category_use_frame(pl.DataFrame()),
-            curves=pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "d": pl.Int64, "stock": pl.Float64}),
-        )
-    )  # fmt: skip
+    summary = pl.DataFrame(schema={"site_id": pl.String, "volume_used": pl.Float64, "capacity_total": pl.Float64})
+    curves = pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "d": pl.Int64, "stock": pl.Float64})
+    return DailyReportData(**{
+        "partition_date": date(2026, 1, 10), "horizon_days": 30, "projection": empty, "classification": empty,
+        "allocation": allocation, "site_summary": summary, "urgent_pairs": empty,
+        "category_use": category_use_frame(pl.DataFrame()), "curves": curves, **fields,
+    })
+
+
+def test_a_day_without_urgent_pairs_or_lots_still_renders():
+    text = render_daily_report(empty_day())
     assert "No lot to ship today." in text and text.count("<svg") == 3
+
+
+def test_the_page_shows_what_each_depot_ships_and_its_scarce_articles():
+    from orchestrator_assets.defs.report.daily_report import depot_shipments
+
+    supply = pl.DataFrame({
+        "site_id": ["DEP1", "DEP1", "DEP2"], "article_id": ["A", "B", "A"], "supply": [3, 50, 9],
+        "requested": [10, 4, 2], "shipped": [3, 4, 2], "remaining": [0, 46, 7], "critical_short": [5, 0, 0],
+    })
+    table = depot_shipments(supply)
+    assert table.rows() == [("DEP1", 2, 14, 7, 1, 5), ("DEP2", 1, 2, 2, 0, 0)]
+    text = render_daily_report(empty_day(depot_supply=supply))
+    assert 'id="depot-table"' in text and 'id="critical-short-table"' in text and "DEP1" in text

@@ -61,6 +61,7 @@ class DailyReportData:
     category_use: pl.DataFrame  # knapsack.category_use of D
     urgent_pairs: pl.DataFrame  # most_urgent_pairs(...)
     curves: pl.DataFrame  # site_id, article_id, d, stock of urgent_pairs (solvers.projection.projection_series)
+    depot_supply: pl.DataFrame = field(default_factory=pl.DataFrame)  # knapsack.depot_supply of D (SPEC §5.2)
     sources: dict[str, list[str]] = field(default_factory=dict)  # table -> run ids that wrote D's rows
     generated_at: datetime | None = None
 
@@ -404,6 +405,24 @@ def _figure(svg: str, caption: str, element_id: str) -> str:
     return f'<figure id="{element_id}">{svg}<figcaption>{_text(caption)}</figcaption></figure>'
 
 
+def depot_shipments(depot_supply: pl.DataFrame) -> pl.DataFrame:
+    """Per depot supplying vans: articles its vans asked for, pieces requested and shipped,
+    and how many articles are critically short (supply below the CRITIQUE minimum need)."""
+    if not depot_supply.height:
+        return pl.DataFrame()
+    return (
+        depot_supply.group_by("site_id")
+        .agg(
+            pl.len().alias("articles"),
+            pl.col("requested").sum(),
+            pl.col("shipped").sum(),
+            (pl.col("critical_short") > 0).sum().alias("articles_critical_short"),
+            pl.col("critical_short").sum().alias("pieces_critical_short"),
+        )
+        .sort("site_id")
+    )
+
+
 def render_daily_report(data: DailyReportData) -> str:
     """The whole page as one HTML string (no script, no stylesheet or image from outside)."""
     kpis = report_kpis(data)
@@ -423,6 +442,13 @@ def render_daily_report(data: DailyReportData) -> str:
         "site_id", "article_id", "class", "u_total", "on_hand", "stock_min", "lead_time_days", "days_to_min",
         "days_to_stockout", "min_projected",
     )  # fmt: skip
+    depots = depot_shipments(data.depot_supply)
+    short = (
+        data.depot_supply.filter(pl.col("critical_short") > 0)
+        .sort(["critical_short", "site_id", "article_id"], descending=[True, False, False])
+        .select("site_id", "article_id", "supply", "requested", "shipped", "critical_short")
+        if data.depot_supply.height else pl.DataFrame()
+    )
     sources = "; ".join(f"{table}: {', '.join(run[:8] for run in runs)}" for table, runs in data.sources.items())
     generated = data.generated_at.strftime("%Y-%m-%d %H:%M %Z").strip() if data.generated_at else ""
     day = data.partition_date.isoformat()
@@ -436,7 +462,7 @@ def render_daily_report(data: DailyReportData) -> str:
         f'<p class="muted">Partition {day} · horizon {data.horizon_days} days · generated {_text(generated)}'
         f"<br>Rows written by runs {_text(sources)}</p>",
         '<nav><a href="#kpis">KPIs</a><a href="#projection">Projected stock</a><a href="#classes">Classes</a>'
-        '<a href="#capacity">Capacity</a><a href="#allocation">Allocation</a></nav>',
+        '<a href="#capacity">Capacity</a><a href="#depots">Depots</a><a href="#allocation">Allocation</a></nav>',
         f'<h2 id="kpis">Key figures</h2><div class="tiles">{_tiles(kpis, data.horizon_days)}</div>',
         f'<h2 id="projection">Projected stock of the {urgent.height} most urgent pairs</h2>',
         _figure(
@@ -456,6 +482,11 @@ def render_daily_report(data: DailyReportData) -> str:
             "capacity-chart",
         ),
         _capacity_table(use),
+        '<h2 id="depots">What each depot ships to its vans</h2>',
+        _table(depots, {}, "depot-table") if depots.height
+        else "<p>No depot supplies vans in this plan (no parent_site_id, or knapsack.sourcing=false).</p>",
+        f'<h3>Scarce articles: supply below the vans\' critical need ({short.height})</h3>' if short.height else "",
+        _table(short.head(ALLOCATION_ROWS_SHOWN), {}, "critical-short-table") if short.height else "",
         f'<h2 id="allocation">Allocation: {shipped.height} pairs with lots to ship, largest value first</h2>',
         _table(shown, {"volume": 2, "value": 3, "cost": 2}, "allocation-table") if shown.height
         else "<p>No lot to ship today.</p>",
