@@ -59,6 +59,9 @@ ALLOWED_TABLE_FUNCTIONS = frozenset(
     }
 )
 
+# A table name DuckDB would hand to a file reader (replacement scan): FROM 'x.csv', FROM 's3://…'.
+_PATH_LIKE = re.compile(r"[./\\:]")
+
 # Applied in this order; lock_configuration last, since it freezes every setting before it.
 _LOCK_DOWN = (
     "SET python_enable_replacements = false",
@@ -89,8 +92,9 @@ def check_statement(sql: str) -> str:
     with _parser() as parser:
         try:
             statements = _parse(parser, sql)
-        except QueryRefused:
-            if word and word not in _READING_FIRST_WORDS | {"explain"}:
+        except QueryRefused as refusal:
+            # The parser opens files for IMPORT DATABASE: refused there, say it as a kind.
+            if isinstance(refusal.__cause__, duckdb.PermissionException):
                 raise _not_reading(word) from None
             raise
         if not statements:
@@ -223,11 +227,18 @@ def _check_reading(parser: duckdb.DuckDBPyConnection, text: str, kind: duckdb.St
         return
     if kind != duckdb.StatementType.SELECT or word not in _READING_FIRST_WORDS:
         raise _not_reading(word or kind.name)
-    refused = sorted(_table_functions(parser, text) - ALLOWED_TABLE_FUNCTIONS)
+    functions, tables = _references(parser, text)
+    refused = sorted(functions - ALLOWED_TABLE_FUNCTIONS)
     if refused:
         raise QueryRefused(
             f"table function {', '.join(refused)} refused: queries read the warehouse views only "
             "(no file, no SQL in strings, no session changes); list them with SHOW ALL TABLES"
+        )
+    paths = sorted(table for table in tables if _PATH_LIKE.search(table))
+    if paths:
+        raise QueryRefused(
+            f"{', '.join(paths)} is read as a file, not a table: queries read the warehouse views only; "
+            "list them with SHOW ALL TABLES"
         )
 
 
@@ -270,22 +281,26 @@ def _explained_text(text: str) -> str:
     return text[tokens[position][0]:]
 
 
-def _table_functions(parser: duckdb.DuckDBPyConnection, text: str) -> set[str]:
-    """Every table function the statement's syntax tree calls, at any depth."""
+def _references(parser: duckdb.DuckDBPyConnection, text: str) -> tuple[set[str], set[str]]:
+    """The table functions the statement's syntax tree calls and the table names it reads,
+    at any depth (subqueries, CTEs, joins, expressions)."""
     tree = json.loads(parser.execute("SELECT json_serialize_sql(?)", [text]).fetchone()[0])
     if tree.get("error"):
         raise QueryRefused(f"the statement cannot be inspected: {tree.get('error_message', 'unknown error')}")
-    names: set[str] = set()
+    functions: set[str] = set()
+    tables: set[str] = set()
     pending: list[object] = [tree]
     while pending:
         node = pending.pop()
         if isinstance(node, dict):
             if node.get("type") == "TABLE_FUNCTION" and isinstance(node.get("function"), dict):
-                names.add(str(node["function"].get("function_name", "")).lower())
+                functions.add(str(node["function"].get("function_name", "")).lower())
+            if node.get("type") == "BASE_TABLE":
+                tables.add(str(node.get("table_name", "")))
             pending.extend(node.values())
         elif isinstance(node, list):
             pending.extend(node)
-    return names
+    return functions, tables
 
 
 # ---------------------------------------------------------------- connection

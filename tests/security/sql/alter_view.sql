@@ -1,0 +1,2 @@
+-- Rename a view.
+ALTER VIEW raw.stock_levels RENAME TO gone

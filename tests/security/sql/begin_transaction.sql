@@ -1,0 +1,2 @@
+-- Transactions are not the query path's business.
+BEGIN TRANSACTION

@@ -1,0 +1,3 @@
+-- A line comment does not end the chain.
+SELECT 1 -- harmless
+; ATTACH '{other_database}' AS other (READ_WRITE); DELETE FROM other.victim

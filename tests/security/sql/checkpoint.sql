@@ -1,0 +1,2 @@
+-- CHECKPOINT parses as CALL.
+CHECKPOINT

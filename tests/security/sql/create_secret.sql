@@ -1,0 +1,2 @@
+-- Register credentials.
+CREATE SECRET stolen (TYPE s3, KEY_ID 'x', SECRET 'y')

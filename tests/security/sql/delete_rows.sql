@@ -1,0 +1,2 @@
+-- Delete rows.
+DELETE FROM raw.stock_levels

@@ -1,0 +1,2 @@
+-- An allowed kind (DESCRIBE) around a file read.
+DESCRIBE SELECT content FROM read_text('{secret_file}')

@@ -1,0 +1,2 @@
+-- Detach the database holding the views.
+DETACH memory

@@ -1,0 +1,2 @@
+-- Drop a view.
+DROP VIEW raw.stock_levels

@@ -1,0 +1,2 @@
+-- Dump every table to a folder.
+EXPORT DATABASE '{outside_dir}/dump'

@@ -1,0 +1,2 @@
+-- List a system folder.
+SELECT * FROM glob('/etc/*')

@@ -1,0 +1,2 @@
+-- Write rows.
+INSERT INTO raw.stock_levels SELECT * FROM raw.stock_levels

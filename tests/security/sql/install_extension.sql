@@ -1,0 +1,2 @@
+-- Download and install an extension (issue 13).
+INSTALL httpfs

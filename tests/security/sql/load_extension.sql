@@ -1,0 +1,2 @@
+-- Load an extension (issue 13).
+LOAD httpfs

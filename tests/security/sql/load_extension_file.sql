@@ -1,0 +1,2 @@
+-- Load native code from a file.
+LOAD '{outside_dir}/evil.duckdb_extension'

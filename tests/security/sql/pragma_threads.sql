@@ -1,0 +1,2 @@
+-- A configuration change dressed as PRAGMA.
+PRAGMA threads = 1

@@ -1,0 +1,2 @@
+-- Bypass the views and open a data file directly.
+SELECT * FROM read_parquet('{warehouse_file}')

@@ -1,0 +1,2 @@
+-- Read a system file whole (issue 13).
+SELECT content FROM read_text('/etc/passwd')

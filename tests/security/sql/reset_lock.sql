@@ -1,0 +1,2 @@
+-- Undo the configuration lock.
+RESET lock_configuration

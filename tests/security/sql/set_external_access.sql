@@ -1,0 +1,2 @@
+-- Switch file access back on.
+SET enable_external_access = true

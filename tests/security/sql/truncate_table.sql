@@ -1,0 +1,2 @@
+-- TRUNCATE parses as DELETE.
+TRUNCATE raw.stock_levels

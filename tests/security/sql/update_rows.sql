@@ -1,0 +1,2 @@
+-- Change rows.
+UPDATE raw.stock_levels SET quantity_on_hand = 0

@@ -1,0 +1,2 @@
+-- USE changes the session (it parses as SET).
+USE raw
