@@ -93,6 +93,11 @@ class GroupResult:
     solver: str
     solve_ms: float
     detail: str = ""
+    #: the prices (per piece, per article) of the least L met, L there and each van's term
+    #: of it (None: no L computed, e.g. the greedy strategy)
+    prices: np.ndarray | None = None
+    lagrangian_bound: float = float("nan")
+    van_bounds: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -101,6 +106,19 @@ class Hold:
 
     primary: np.ndarray
     rhs: float
+
+
+@dataclass(frozen=True)
+class VanHolds:
+    """primary . x_v >= rhs[v] for every van v (over the group's items; primary >= 0),
+    met by ``start``. Implied by the group hold in criticite_hybride's phase 2
+    (group_strategies.py derives them from phase 1's prices), they stay inside each van's
+    problem when the supply and the group hold are priced out, which is what makes L
+    tight there."""
+
+    primary: np.ndarray
+    rhs: np.ndarray
+    start: np.ndarray
 
 
 # ---- one van -------------------------------------------------------------------------
@@ -125,13 +143,15 @@ def _van_lp_bound(values: np.ndarray, upper: np.ndarray, s: LaminarStructure) ->
 
 def solve_van(
     gm: GroupModel, k: int, values: np.ndarray, upper: np.ndarray,
-    primary: np.ndarray | None = None, x_start: np.ndarray | None = None,
+    primary: np.ndarray | None = None, rhs: float | None = None, x_start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float]:
     """(plan, bound) of max values . x over van k's plans within ``upper`` (van-local
-    arrays), items of value <= 0 left at 0. With ``primary``, the plan keeps the van's
-    share of a hold: primary . x >= primary . x_start (x_start within ``upper``), and the
-    bound is not computed (NaN). Otherwise the bound is the plan's value when the search
-    proved it, else the van's LP bound."""
+    arrays), items of value <= 0 left at 0.
+
+    With ``primary`` (>= 0), the plan also keeps primary . x >= rhs (default: the van's
+    share primary . x_start); ``x_start`` must be within ``upper`` and meet it. The bound
+    is the plan's value when the search proved it, else the van's LP bound (the hold left
+    out: still a bound)."""
     s = gm.structures[k]
     vals = np.maximum(values, 0.0)
     up = upper.astype(np.int64)
@@ -139,12 +159,31 @@ def solve_van(
         if not np.any((vals > 0) & (up > 0)):
             return np.zeros(values.shape[0], dtype=np.int64), 0.0
         found = _search(vals, up, s, VAN_NODE_LIMIT)
-        value = float(np.dot(vals, found.x))
-        return found.x, value if found.proven else max(value, _van_lp_bound(vals, up, s))
-    own = float(np.dot(primary, x_start))
-    hold = own - VAN_HOLD_TOLERANCE * max(1.0, own) if own > 0 else -np.inf
-    found = _search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))
-    return found.x, float("nan")
+    else:
+        own = float(np.dot(primary, x_start)) if rhs is None else float(rhs)
+        hold = own - VAN_HOLD_TOLERANCE * max(1.0, abs(own)) if own > 0 else -np.inf
+        found = _search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))
+    value = float(np.dot(vals, found.x))
+    return found.x, value if found.proven else max(value, _van_lp_bound(vals, up, s))
+
+
+_WARM = False
+
+
+def warm_up() -> None:
+    """Load the numba kernels of the search once per process (~2-5 s the first time: they
+    are cached on disk but loading them imports numba's numpy support), so that the load
+    is not charged to the first group's time limit."""
+    global _WARM
+    if _WARM:
+        return
+    problem = KnapsackProblem.from_rows([2.0, 1.0], [2, 2], [(np.array([0, 1]), np.array([1.0, 1.0]))], [3.0])
+    solve_greedy(problem)
+    s = LaminarStructure(weight=np.array([1.0, 1.0]), group=np.array([-1, -1]), group_capacity=np.zeros(0), total_capacity=3.0)
+    _search(problem.values, problem.upper, s, 10)
+    _search(problem.values, problem.upper, s, 10, np.array([1.0, 0.0]), 1.0, np.array([1, 0]))
+    _van_lp_bound(problem.values, problem.upper, s)
+    _WARM = True
 
 
 # ---- the search ----------------------------------------------------------------------
@@ -155,9 +194,10 @@ class GroupSearch:
 
     def __init__(
         self, gm: GroupModel, values: np.ndarray, upper: np.ndarray, hold: Hold | None,
-        deadline: float, gap_tolerance: float,
+        deadline: float, gap_tolerance: float, van_holds: VanHolds | None = None,
     ) -> None:
         self.gm = gm
+        self.van_holds = van_holds
         self.values = np.ascontiguousarray(values, dtype=np.float64)
         self.upper = np.ascontiguousarray(upper, dtype=np.int64)
         self.hold = hold
@@ -177,6 +217,11 @@ class GroupSearch:
         self.coupled_mask[gm.coupled] = True
         # per van: the penalties of its last Lagrangian solve, its plan and bound there
         self._cache: dict[int, tuple[np.ndarray, np.ndarray, float]] = {}
+        # the least L met: value, prices, hold price, each van's term
+        self.best_L = math.inf
+        self.best_lam = np.zeros(gm.articles.shape[0])
+        self.best_mu = 0.0
+        self.best_terms: np.ndarray | None = None
 
     # -- bookkeeping
     def time_left(self) -> float:
@@ -207,16 +252,19 @@ class GroupSearch:
     # -- Lagrangian
     def lagrangian(self, lam: np.ndarray, mu: float) -> tuple[float, np.ndarray]:
         """L(lam, mu) and the priced plans (lam per piece over every article, 0 off the
-        coupled ones). Vans whose penalties did not change since their last solve are
-        not solved again."""
+        coupled ones); the van holds, if any, stay in the vans' problems. Vans whose
+        penalties did not change since their last solve are not solved again. Tightens
+        the bound and records the least L met."""
         gm = self.gm
         x = np.zeros(gm.n_items, dtype=np.int64)
+        terms = np.zeros(gm.n_vans)
         total = float(np.dot(lam, gm.usable))
         if self.hold is not None:
             total -= mu * self.hold.rhs
         penalty_all = lam[gm.item_article] * gm.item_lot
         if self.hold is not None and mu > 0:
             penalty_all = penalty_all - mu * self.hold.primary
+        vh = self.van_holds
         for k in range(gm.n_vans):
             sl = gm.van_slice(k)
             penalty = penalty_all[sl]
@@ -224,10 +272,18 @@ class GroupSearch:
             if cached is not None and np.array_equal(cached[0], penalty):
                 xk, zk = cached[1], cached[2]
             else:
-                xk, zk = solve_van(gm, k, self.values[sl] - penalty, self.upper[sl])
+                if vh is None or vh.rhs[k] <= 0:
+                    xk, zk = solve_van(gm, k, self.values[sl] - penalty, self.upper[sl])
+                else:
+                    xk, zk = solve_van(gm, k, self.values[sl] - penalty, self.upper[sl],
+                                       vh.primary[sl], float(vh.rhs[k]), vh.start[sl])
                 self._cache[k] = (penalty, xk, zk)
             x[sl] = xk
-            total += zk
+            terms[k] = zk
+        total += float(terms.sum())
+        self.tighten(total)
+        if total < self.best_L:
+            self.best_L, self.best_lam, self.best_mu, self.best_terms = total, lam.copy(), mu, terms
         return total, x
 
     # -- plans
@@ -259,7 +315,7 @@ class GroupSearch:
             upper = gm.capped_upper(caps, k, self.upper)
             caps[mine] = _NO_CAP
             if self.hold is not None:
-                new, _ = solve_van(gm, k, self.values[sl], upper, self.hold.primary[sl], xk)
+                new, _ = solve_van(gm, k, self.values[sl], upper, self.hold.primary[sl], x_start=xk)
             else:
                 new, _ = solve_van(gm, k, self.values[sl], upper)
             if float(np.dot(self.values[sl], new)) > float(np.dot(self.values[sl], xk)) + 1e-12:
@@ -276,15 +332,16 @@ def maximise_group(
     start: np.ndarray | None = None,
     time_limit_s: float = 10.0,
     gap_tolerance: float = GAP_TOLERANCE,
+    van_holds: VanHolds | None = None,
 ) -> GroupResult:
     """max values . x over the group's plans (bounds ``upper``, default the model's),
-    with ``hold`` if given; ``start``: a feasible plan (meeting the hold; required with
-    one) to begin from. Steps in the module docstring."""
+    with ``hold`` and ``van_holds`` if given; ``start``: a feasible plan (meeting the
+    holds; required with one) to begin from. Steps in the module docstring."""
     t0 = time.perf_counter()
     if hold is not None and start is None:
         raise ValueError("a hold needs a start plan that meets it")
     upper = gm.problem.upper if upper is None else np.asarray(upper, dtype=np.int64)
-    s = GroupSearch(gm, values, upper, hold, t0 + time_limit_s, gap_tolerance)
+    s = GroupSearch(gm, values, upper, hold, t0 + time_limit_s, gap_tolerance, van_holds)
     all_vans = np.arange(gm.n_vans)
     n_art = gm.articles.shape[0]
     zero = np.zeros(n_art)
@@ -293,8 +350,7 @@ def maximise_group(
     s.offer(g.x, "greedy")
 
     # 1. every van on its own
-    L0, x0 = s.lagrangian(zero, 0.0)
-    s.tighten(L0)
+    _, x0 = s.lagrangian(zero, 0.0)
     s.offer(x0, "per-van optima")
     s.steps.append("per-van plans")
     if s.gap() <= 0 or s.time_left() <= 0 or gm.coupled.size == 0 and hold is None:
@@ -302,37 +358,42 @@ def maximise_group(
 
     # 2. LP prices and L there
     holds = [] if hold is None else [(hold.primary, hold.rhs)]
+    if van_holds is not None:
+        for k in range(gm.n_vans):
+            if van_holds.rhs[k] > 0:
+                coef = np.zeros(gm.n_items)
+                sl = gm.van_slice(k)
+                coef[sl] = van_holds.primary[sl]
+                holds.append((coef, float(van_holds.rhs[k]) - VAN_HOLD_TOLERANCE * max(1.0, float(van_holds.rhs[k]))))
     lp = solve_lp(s.problem, holds)
-    lam, mu = zero.copy(), 0.0
     if lp is not None:
         s.tighten(lp.bound)
+        lam = zero.copy()
         lam[gm.coupled] = lp.row_duals[gm.van_row_start[-1]:]
         mu = float(-lp.hold_duals[0]) if hold is not None and lp.hold_duals.size else 0.0
         s.steps.append(f"LP {lp.seconds:.2f} s")
-    best_L, best_lam, best_mu = L0, zero, 0.0
-    if lp is not None and s.gap() > 0 and s.time_left() > 0:
-        L, x_priced = s.lagrangian(lam, mu)
-        s.tighten(L)
-        if L < best_L:
-            best_L, best_lam, best_mu = L, lam, mu
+        if s.gap() > 0 and s.time_left() > 0:
+            s.lagrangian(lam, mu)
 
     # 3. a plan from the LP (whatever the gap: the greedy plan may already be within the
     # tolerance, and this is the step that makes the plan the best we know how to)
-    if lp is not None and s.gap() > 0 and s.time_left() > 0:
-        floor = np.floor(lp.x + 1e-7).astype(np.int64)
-        if hold is None:
+    if s.gap() > 0 and s.time_left() > 0:
+        if lp is not None and hold is None:
+            floor = np.floor(lp.x + 1e-7).astype(np.int64)
             s.offer(s.ascent(floor, all_vans), "LP rounded down, van ascent")
-        else:
-            y = s.ascent(np.asarray(start, dtype=np.int64), all_vans, guide=floor)
-            s.offer(s.ascent(y, all_vans), "start, van ascent guided by the LP")
-    elif hold is not None and s.gap() > 0 and s.time_left() > 0:
-        s.offer(s.ascent(np.asarray(start, dtype=np.int64), all_vans), "start, van ascent")
+        elif hold is not None:
+            guide = None if lp is None else np.floor(lp.x + 1e-7).astype(np.int64)
+            y = s.ascent(np.asarray(start, dtype=np.int64), all_vans, guide=guide)
+            if guide is not None:
+                y = s.ascent(y, all_vans)
+            s.offer(y, "start, van ascent" + ("" if guide is None else " guided by the LP"))
 
-    # 4. subgradient steps on the prices
+    # 4. subgradient steps on the prices, from the least L met
     scale = 1.0
     for _ in range(PRICE_STEPS):
         if s.done():
             break
+        best_L, best_lam, best_mu = s.best_L, s.best_lam, s.best_mu
         _, plans = s.lagrangian(best_lam, best_mu)
         direction = np.zeros(n_art)
         direction[gm.coupled] = (gm.shipped(plans) - gm.usable)[gm.coupled]
@@ -341,17 +402,12 @@ def maximise_group(
         if norm <= 0:
             break
         step = scale * (best_L - s.best) / norm
-        lam_try = np.maximum(best_lam + step * direction, 0.0)
-        mu_try = max(best_mu + step * d_mu, 0.0)
-        L_try, _ = s.lagrangian(lam_try, mu_try)
-        s.tighten(L_try)
-        if L_try < best_L - 1e-9 * max(1.0, abs(best_L)):
-            best_L, best_lam, best_mu = L_try, lam_try, mu_try
-        else:
+        L_try, _ = s.lagrangian(np.maximum(best_lam + step * direction, 0.0), max(best_mu + step * d_mu, 0.0))
+        if not L_try < best_L - 1e-9 * max(1.0, abs(best_L)):
             scale /= 2
             if scale < 0.1:
                 break
-    s.steps.append(f"L {best_L:.8g}")
+    s.steps.append(f"L {s.best_L:.8g}")
 
     # 5. the MILP for what is left (on a small group, to the proof whatever the tolerance)
     small = gm.n_items <= SMALL_GROUP_ITEMS
@@ -378,4 +434,6 @@ def _finish(s: GroupSearch, t0: float) -> GroupResult:
     return GroupResult(
         x=s.best_x, objective=s.best, bound=bound, gap=gap, status=status, solver="lagrangian",
         solve_ms=(time.perf_counter() - t0) * 1e3, detail=detail,
+        prices=s.best_lam if s.best_terms is not None else None, lagrangian_bound=s.best_L,
+        van_bounds=s.best_terms,
     )

@@ -30,7 +30,7 @@ import time
 import numpy as np
 
 from solvers.knapsack.greedy import solve_greedy
-from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult, Hold, maximise_group
+from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult, Hold, VanHolds, maximise_group
 from solvers.knapsack.group_model import GroupModel
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE
 from solvers.knapsack.problem import SolveStatus, relative_gap
@@ -75,8 +75,38 @@ def _per_van(gm: GroupModel, strategy: Strategy, solver: SiteSolver, time_limit_
     )
 
 
-def _criticite_hybride(gm: GroupModel, time_limit_s: float, gap_tolerance: float) -> tuple[GroupResult, float]:
-    """(phase 2 result, group critical value) of the lexicographic solve."""
+def van_holds_from_phase1(gm: GroupModel, first: GroupResult, hold_rhs: float) -> tuple[VanHolds, np.ndarray] | None:
+    """Per-van consequences of the group hold, from phase 1's prices (or None).
+
+    With lam the phase-1 prices, pc = critical value - lam x lot per item (negative on
+    every lot of a priced article that is not critical), z_v van v's term of phase 1's L
+    (its best priced critical value, or a bound on it) and L = sum_v z_v + lam . usable:
+    every plan x with critical value >= hold satisfies
+        sum_v (z_v - pc . x_v) + lam . (usable - shipped) <= L - hold = delta,
+    every term >= 0, so pc . x_v >= z_v - delta in each van. An item with pc < -delta
+    cannot be taken at all (dropping it from a plan loses nothing else: weights >= 0);
+    one with -delta <= pc < 0 at most floor(delta / -pc) lots, and its pc is counted as 0
+    (weaker, still implied). Returns (holds on pc+ with start = phase 1's plan, the item
+    bounds) when phase 1's plan meets them, as it must."""
+    if first.prices is None or first.van_bounds is None or not math.isfinite(first.lagrangian_bound):
+        return None
+    pc = gm.critical_values - first.prices[gm.item_article] * gm.item_lot
+    delta = max(first.lagrangian_bound - hold_rhs, 0.0) + 1e-9 * max(1.0, abs(hold_rhs))
+    upper = gm.problem.upper.copy()
+    negative = pc < 0
+    cap = np.floor(delta / np.where(negative, -pc, 1.0) + 1e-9)
+    upper[negative] = np.minimum(upper[negative], cap[negative].astype(np.int64))
+    primary = np.maximum(pc, 0.0)
+    rhs = first.van_bounds - delta
+    x1 = first.x
+    per_van = np.bincount(gm.item_van, weights=primary * x1, minlength=gm.n_vans)
+    if np.any(x1 > upper) or np.any(per_van < rhs - 1e-9 * np.maximum(1.0, np.abs(rhs))):
+        return None
+    return VanHolds(primary=primary, rhs=rhs, start=x1), upper
+
+
+def _criticite_hybride(gm: GroupModel, time_limit_s: float, gap_tolerance: float) -> GroupResult:
+    """The lexicographic solve (module docstring)."""
     t0 = time.perf_counter()
     primary = gm.critical_values
     upper1 = np.where(primary > 0, gm.problem.upper, 0)
@@ -84,19 +114,22 @@ def _criticite_hybride(gm: GroupModel, time_limit_s: float, gap_tolerance: float
     x1 = first.x
     opt1 = float(np.dot(primary, x1))
     remaining = max(time_limit_s - (time.perf_counter() - t0), MIN_PHASE_SHARE * time_limit_s)
-    hold = Hold(primary, opt1 - HOLD_TOLERANCE * max(1.0, abs(opt1))) if opt1 > 0 else None
-    second = maximise_group(gm, gm.values, hold=hold, start=x1, time_limit_s=remaining, gap_tolerance=gap_tolerance)
+    if opt1 > 0:
+        hold = Hold(primary, opt1 - HOLD_TOLERANCE * max(1.0, abs(opt1)))
+        derived = van_holds_from_phase1(gm, first, hold.rhs)
+        van_holds, upper2 = derived if derived is not None else (None, None)
+        second = maximise_group(gm, gm.values, upper=upper2, hold=hold, start=x1, time_limit_s=remaining,
+                                gap_tolerance=gap_tolerance, van_holds=van_holds)
+    else:
+        second = maximise_group(gm, gm.values, start=x1, time_limit_s=remaining, gap_tolerance=gap_tolerance)
     status = second.status
     detail = f"phase 1: {first.status} (critical {opt1:.8g}, bound {first.bound:.8g}; {first.detail}) | phase 2: {second.detail}"
     if first.status != SolveStatus.OPTIMAL:
         status = SolveStatus.TIME_LIMIT_FEASIBLE
         detail = "phase 1 not proven, hold on its plan; " + detail
-    return (
-        GroupResult(
-            x=second.x, objective=second.objective, bound=second.bound, gap=second.gap, status=status,
-            solver=second.solver, solve_ms=(time.perf_counter() - t0) * 1e3, detail=detail,
-        ),
-        opt1,
+    return GroupResult(
+        x=second.x, objective=second.objective, bound=second.bound, gap=second.gap, status=status,
+        solver=second.solver, solve_ms=(time.perf_counter() - t0) * 1e3, detail=detail,
     )
 
 
@@ -119,7 +152,7 @@ def solve_group(
     try:
         if strategy == "exact":
             return maximise_group(gm, gm.values, time_limit_s=time_limit_s, gap_tolerance=gap_tolerance)
-        return _criticite_hybride(gm, time_limit_s, gap_tolerance)[0]
+        return _criticite_hybride(gm, time_limit_s, gap_tolerance)
     except Exception as exc:  # a solver failure must not lose the group: SPEC §5 fallback
         g = solve_group_greedy(gm)
         return GroupResult(

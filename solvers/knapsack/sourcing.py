@@ -30,7 +30,7 @@ import numpy as np
 import polars as pl
 
 from solvers.knapsack.batch import solve_sites, summary_frame
-from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult
+from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult, warm_up
 from solvers.knapsack.group_model import GroupModel, build_group_model
 from solvers.knapsack.group_strategies import solve_group
 from solvers.knapsack.problem import KnapsackResult
@@ -165,6 +165,7 @@ def solve_one_group(
 ) -> GroupOutput:
     """One depot's group from its vans' ``pair_terms`` rows (sorted by site_id,
     article_id) and the depot's supply per article (pieces; absent: 0)."""
+    warm_up()
     t0 = time.perf_counter()
     gm = build_group_model(depot_id, terms, capacities, supply)
     build_ms = (time.perf_counter() - t0) * 1e3
