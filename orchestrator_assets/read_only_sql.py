@@ -6,13 +6,15 @@ ATTACH … READ_WRITE, read_csv('/etc/passwd'), INSTALL, SET, ';'-chains):
 
 1. `check_statement` asks DuckDB's own parser, never a regular expression over the text:
    exactly one statement, of a reading kind (SELECT / WITH / DESCRIBE / SHOW / SUMMARIZE, or
-   EXPLAIN of one of those), whose table functions are all on a short list of pure ones.
-2. `open_read_only` gives DuckDB the tables as Arrow datasets opened by Python, so the
-   connection needs no file access of its own: external access is switched off with *no*
-   allowed directory, extensions cannot be installed or loaded, and the configuration is
-   locked. DuckDB's `allowed_directories` / `allowed_paths` are deliberately not used: on
-   DuckDB 1.5.6 they grant writes as well as reads, and `COPY (SELECT 1) TO '<data file>'
-   (USE_TMP_FILE false)` overwrote a listed Parquet file through a locked connection.
+   EXPLAIN of one of those), whose table functions are all on a short list of pure ones and
+   whose table names are not file paths.
+2. `open_read_only` gives DuckDB the views' Parquet files through a filesystem of our own,
+   `reassort://`, that knows those files only and opens them for reading only; then switches
+   external access off with `reassort://` as the only allowed directory, forbids installing
+   or loading extensions and locks the configuration. The connection can thus read the view
+   files and nothing else, and can write nowhere. DuckDB's allowed_directories alone would not
+   do: on DuckDB 1.5.6 they grant writes as well as reads, and `COPY (SELECT 1) TO '<data
+   file>' (USE_TMP_FILE false)` overwrote an allowed Parquet file through a locked connection.
 
 `run_query` adds a row limit (rows are fetched, the SQL text is never rewritten) and a timeout.
 docs/security.md ("The query path") says what is enforced where.
@@ -25,14 +27,15 @@ import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 import duckdb
+import fsspec
 import polars as pl
 import pyarrow as pa
-import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -62,7 +65,8 @@ ALLOWED_TABLE_FUNCTIONS = frozenset(
 # A table name DuckDB would hand to a file reader (replacement scan): FROM 'x.csv', FROM 's3://…'.
 _PATH_LIKE = re.compile(r"[./\\:]")
 
-# Applied in this order; lock_configuration last, since it freezes every setting before it.
+# Applied in this order, after allowed_directories; lock_configuration last, since it freezes
+# every setting before it.
 _LOCK_DOWN = (
     "SET python_enable_replacements = false",
     "SET enable_external_access = false",
@@ -114,24 +118,32 @@ def open_read_only(
     allowed_dirs: Sequence[Path],
 ) -> duckdb.DuckDBPyConnection:
     """An in-memory connection with one view per "schema.table" (or "table", in main) over
-    its Parquet files, locked so that it opens no file itself.
+    its Parquet files, locked so that it reads those files and nothing else, and writes nowhere.
 
-    Each view's value is a file, a glob pattern or a list of them; every file must lie under
-    one of `allowed_dirs` (after resolving links and ".."). Files of one view are read as one
-    table whose columns are the union of theirs by name (like read_parquet's union_by_name):
-    a column missing from a file reads as null, integer widths are promoted.
+    Each view's value is a file, a glob pattern or a list of them, expanded now; every file
+    must lie under one of `allowed_dirs` (after resolving links and ".."). A view reads its
+    files with read_parquet(union_by_name = true): a column missing from a file reads as null.
     """
     roots = [Path(directory).resolve(strict=True) for directory in allowed_dirs]
+    files: dict[str, Path] = {}
+    definitions: list[str] = []
+    for name, source in views.items():
+        schema, table = _qualified_name(name)
+        virtual = []
+        for index, path in enumerate(_files(name, source, roots)):
+            files[f"{schema}.{table}/{index}.parquet"] = path
+            virtual.append(_string_literal(f"{_ViewFiles.protocol}://{schema}.{table}/{index}.parquet"))
+        definitions.append(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
+        definitions.append(
+            f"CREATE OR REPLACE VIEW {_quoted(schema)}.{_quoted(table)} AS "
+            f"SELECT * FROM read_parquet([{', '.join(virtual)}], union_by_name = true)"
+        )
     con = duckdb.connect()
     try:
-        for name, source in views.items():
-            schema, table = _qualified_name(name)
-            dataset = _dataset(name, _files(name, source, roots))
-            hidden = f"__arrow__{schema}__{table}"
-            con.register(hidden, dataset)
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
-            con.execute(f"CREATE OR REPLACE VIEW {_quoted(schema)}.{_quoted(table)} AS SELECT * FROM {_quoted(hidden)}")
-        _lock_down(con)
+        con.register_filesystem(_ViewFiles(files))
+        for definition in definitions:
+            con.execute(definition)
+        _lock_down(con, allowed_prefix=f"{_ViewFiles.protocol}://")
     except BaseException:
         con.close()
         raise
@@ -306,7 +318,53 @@ def _references(parser: duckdb.DuckDBPyConnection, text: str) -> tuple[set[str],
 # ---------------------------------------------------------------- connection
 
 
-def _lock_down(con: duckdb.DuckDBPyConnection) -> None:
+class _ViewFiles(fsspec.AbstractFileSystem):
+    """The views' Parquet files under reassort://<schema>.<table>/<n>.parquet, read-only.
+
+    Every byte the locked connection reads comes through `_open`, which knows these files
+    only and refuses any mode but "rb": COPY, ATTACH or EXPORT aimed here fail with
+    PermissionError, a path outside the set is FileNotFoundError, whatever ".." it holds.
+    """
+
+    protocol = "reassort"
+    cachable = False  # one instance per connection, never shared through fsspec's cache
+
+    def __init__(self, files: Mapping[str, Path]):
+        super().__init__()
+        self._files = dict(files)
+
+    def _real(self, path: str) -> Path:
+        try:
+            return self._files[self._strip_protocol(path)]
+        except KeyError:
+            raise FileNotFoundError(f"{path}: not a warehouse view file") from None
+
+    def _open(self, path: str, mode: str = "rb", **kwargs: object) -> BinaryIO:
+        if mode != "rb":
+            raise PermissionError(f"{path}: the warehouse views are read-only (mode {mode!r} refused)")
+        return open(self._real(path), "rb")  # noqa: SIM115 - DuckDB closes the handle
+
+    def info(self, path: str, **kwargs: object) -> dict[str, object]:
+        stat = self._real(path).stat()
+        return {"name": self._strip_protocol(path), "size": stat.st_size, "type": "file", "mtime": stat.st_mtime}
+
+    def ls(self, path: str, detail: bool = True, **kwargs: object) -> list:
+        name = self._strip_protocol(path)
+        names = [name] if name in self._files else sorted(n for n in self._files if n.startswith(name.rstrip("/") + "/"))
+        return [self.info(n) for n in names] if detail else names
+
+    def modified(self, path: str) -> datetime:
+        return datetime.fromtimestamp(self._real(path).stat().st_mtime, tz=UTC)
+
+
+def _lock_down(con: duckdb.DuckDBPyConnection, allowed_prefix: str | None = None) -> None:
+    """Close the connection to the outside. No spill directory: DuckDB would otherwise add
+    `.tmp` (in the working directory) to the allowed directories, a place queries could write
+    to; a query too big for memory fails instead. `allowed_prefix` must name a registered
+    filesystem's protocol, or DuckDB takes it for a relative local path."""
+    con.execute("SET temp_directory = ''")
+    if allowed_prefix is not None:
+        con.execute("SET allowed_directories = ?", [[allowed_prefix]])
     for statement in _LOCK_DOWN:
         con.execute(statement)
 
@@ -326,6 +384,12 @@ def _quoted(identifier: str) -> str:
     return '"' + identifier + '"'
 
 
+def _string_literal(text: str) -> str:
+    """A SQL string literal; CREATE VIEW takes no bound parameters. The texts quoted here are
+    reassort:// names built from checked identifiers, so the doubling is only a second guard."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _files(name: str, source: str | Path | Sequence[str | Path], roots: Sequence[Path]) -> list[Path]:
     patterns = [source] if isinstance(source, (str, Path)) else list(source)
     files: list[Path] = []
@@ -342,11 +406,3 @@ def _files(name: str, source: str | Path | Sequence[str | Path], roots: Sequence
     if not files:
         raise ValueError(f"view {name}: no Parquet file matches {patterns}")
     return files
-
-
-def _dataset(name: str, files: list[Path]) -> ds.Dataset:
-    try:
-        schema = pa.unify_schemas([pq.read_schema(path) for path in files], promote_options="permissive")
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
-        raise ValueError(f"view {name}: its files have incompatible columns: {error}") from error
-    return ds.dataset([str(path) for path in files], format="parquet", schema=schema)

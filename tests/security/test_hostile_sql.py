@@ -160,7 +160,7 @@ def test_locked_connection_refuses_or_stays_harmless(path: Path, site: Site):
     assert not secrets_in(output), f"{path.name} read a file it must not: {output}"
 
 
-def test_locked_connection_opens_no_file_even_inside_the_warehouse(site: Site):
+def test_locked_connection_opens_no_file_by_its_path_even_inside_the_warehouse(site: Site):
     con = open_read_only(site.views, [site.warehouse_dir])
     with pytest.raises(duckdb.PermissionException):
         con.execute(f"SELECT * FROM read_parquet('{site.warehouse_file}')")
@@ -169,14 +169,27 @@ def test_locked_connection_opens_no_file_even_inside_the_warehouse(site: Site):
     assert pl.read_parquet(site.warehouse_file).height == 3
 
 
+def test_view_files_are_read_only_through_their_own_names(site: Site):
+    con = open_read_only(site.views, [site.warehouse_dir])
+    assert con.execute("SELECT count(*) FROM read_parquet('reassort://raw.stock_levels/0.parquet')").fetchone() == (3,)
+    with pytest.raises(duckdb.Error, match="read-only"):
+        con.execute("COPY (SELECT 1) TO 'reassort://raw.stock_levels/0.parquet' (FORMAT csv, USE_TMP_FILE false)")
+    # A name outside the views' files matches nothing (DuckDB lists before it opens).
+    assert con.execute("SELECT count(*) FROM read_blob('reassort://raw.stock_levels/1.parquet')").fetchone() == (0,)
+    assert pl.read_parquet(site.warehouse_file).height == 3
+
+
 def test_locked_connection_keeps_its_settings(site: Site):
     con = open_read_only(site.views, [site.warehouse_dir])
     frame, _ = run_query(
         con,
         "SELECT current_setting('enable_external_access') AS external, current_setting('lock_configuration') AS locked, "
-        "current_setting('autoload_known_extensions') AS autoload, current_setting('autoinstall_known_extensions') AS autoinstall",
+        "current_setting('autoload_known_extensions') AS autoload, current_setting('autoinstall_known_extensions') AS autoinstall, "
+        "current_setting('allowed_directories') AS allowed, current_setting('temp_directory') AS spill",
     )
-    assert frame.row(0, named=True) == {"external": False, "locked": True, "autoload": False, "autoinstall": False}
+    assert frame.row(0, named=True) == {
+        "external": False, "locked": True, "autoload": False, "autoinstall": False, "allowed": ["reassort:/"], "spill": "",
+    }
     with pytest.raises(duckdb.InvalidInputException, match="locked"):
         con.execute("SET enable_external_access = true")
 

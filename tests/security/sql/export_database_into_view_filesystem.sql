@@ -1,0 +1,2 @@
+-- Dump every table into the views' filesystem.
+EXPORT DATABASE 'reassort://raw.stock_levels'
