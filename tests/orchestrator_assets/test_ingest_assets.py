@@ -4,10 +4,12 @@ from datetime import date
 
 import dagster as dg
 import duckdb
+import pytest
 
 from orchestrator_assets.definitions import build_definitions
 from orchestrator_assets.jobs import DAILY_JOB_NAME
 from tests.conftest import HANDMADE_DAY, write_handmade_dataset
+from tests.orchestrator_assets.pipeline_runs import query, run_partition
 
 RAW_TABLES = [
     "articles", "sites", "site_capacities", "technicians", "bom",
@@ -111,3 +113,88 @@ def test_parquet_extract_is_read_like_csv(project_env):
     (folder / "movements.csv").unlink()
     assert run_ingest(project_env, HANDMADE_DAY).success
     assert counts(project_env, HANDMADE_DAY)["movements"] == 3
+
+
+# --------------------------------------------------------------------------- issue 13: header-only files
+
+RAW_KEYS = [dg.AssetKey(["raw", stem]) for stem in RAW_TABLES]
+
+
+def header_only(data, stem: str) -> str:
+    path = data / "reference" / f"{stem}.csv"
+    if not path.exists():
+        path = data / "extracts" / HANDMADE_DAY.isoformat() / f"{stem}.csv"
+    path.write_text(path.read_text().splitlines()[0] + "\n")
+    return str(path)
+
+
+def step_failures(result) -> dict[str, str]:
+    return {
+        event.step_key: event.step_failure_data.user_failure_data.description
+        for event in result.get_step_failure_events()
+        if event.step_failure_data.user_failure_data is not None
+    }
+
+
+@pytest.mark.parametrize("stem", ["stock_levels", "articles", "sites", "technicians", "bom"])
+def test_a_header_only_required_table_fails_its_ingestion_naming_the_file(project_env, stem):
+    """A header-only stock_levels loaded 0 rows and the knapsack died three steps later on
+    ColumnNotFoundError 'solve_ms' (issue 13 point 4)."""
+    write_handmade_dataset(project_env, [HANDMADE_DAY])
+    path = header_only(project_env, stem)
+    result = run_partition(project_env, HANDMADE_DAY.isoformat(), dg.DagsterInstance.ephemeral(),
+                           selection=RAW_KEYS, raise_on_error=False)
+    assert not result.success
+    message = step_failures(result)[f"raw__{stem}"]
+    assert message == f"{path}: a header and no data row; {stem} cannot be empty (docs/table-contracts.md, empty files)"
+
+
+def test_header_only_movements_orders_plan_and_capacities_are_days_without_rows(project_env):
+    write_handmade_dataset(project_env, [HANDMADE_DAY])
+    for stem in ["movements", "purchase_orders", "planned_interventions", "site_capacities"]:
+        header_only(project_env, stem)
+    result = run_partition(project_env, HANDMADE_DAY.isoformat(), dg.DagsterInstance.ephemeral(), selection=RAW_KEYS)
+    assert result.success
+    for stem in ["movements", "purchase_orders", "planned_interventions", "site_capacities"]:
+        assert query(project_env, f"SELECT count(*) FROM raw.{stem}") == [(0,)], stem
+    assert query(project_env, "SELECT count(*) FROM raw.stock_levels") == [(4,)]
+
+
+def test_a_required_table_whose_every_row_is_rejected_fails_even_with_the_limit_at_one(project_env):
+    write_handmade_dataset(project_env, [HANDMADE_DAY])
+    path = project_env / "extracts" / HANDMADE_DAY.isoformat() / "stock_levels.csv"
+    path.write_text("site_id,article_id,quantity_on_hand\nDEP1,A1,-1\nDEP1,A2,1e300\n")
+    config = {"ops": {"raw__stock_levels": {"config": {"max_rejected_share": 1.0}}}}
+    result = run_partition(project_env, HANDMADE_DAY.isoformat(), dg.DagsterInstance.ephemeral(),
+                           run_config=config, selection=RAW_KEYS, raise_on_error=False)
+    message = step_failures(result)["raw__stock_levels"]
+    assert message == f"{path}: none of its 2 rows is valid (out_of_range (2)); stock_levels cannot be empty"
+
+
+def test_a_huge_quantity_is_rejected_at_ingestion_and_never_reaches_raw(project_env):
+    write_handmade_dataset(project_env, [HANDMADE_DAY])
+    path = project_env / "extracts" / HANDMADE_DAY.isoformat() / "stock_levels.csv"
+    path.write_text(path.read_text().replace("DEP1,A1,20", "DEP1,A1,1e300"))
+    config = {"ops": {"raw__stock_levels": {"config": {"max_rejected_share": 0.5}}}}
+    result = run_partition(project_env, HANDMADE_DAY.isoformat(), dg.DagsterInstance.ephemeral(),
+                           run_config=config, selection=RAW_KEYS)
+    assert result.success
+    assert query(project_env, "SELECT rule, detail FROM validation.rejected_rows") == [
+        ("out_of_range", "quantity_on_hand='1e300' must be <= 1000000000")
+    ]
+    assert query(project_env, "SELECT max(quantity_on_hand) FROM raw.stock_levels") == [(8,)]
+
+
+def test_sites_keep_their_parent_and_a_bad_parent_is_rejected(project_env):
+    write_handmade_dataset(project_env, [HANDMADE_DAY])
+    (project_env / "reference" / "sites.csv").write_text(
+        "site_id,site_type,capacity_total,parent_site_id\nDEP1,DEPOT,500,\nVAN1,VAN,,DEP1\nVAN2,VAN,,VAN1\n"
+    )
+    config = {"ops": {"raw__sites": {"config": {"max_rejected_share": 0.5}}}}
+    result = run_partition(project_env, HANDMADE_DAY.isoformat(), dg.DagsterInstance.ephemeral(),
+                           run_config=config, selection=RAW_KEYS)
+    assert result.success
+    assert query(project_env, "SELECT site_id, parent_site_id FROM raw.sites ORDER BY site_id") == [
+        ("DEP1", None), ("VAN1", "DEP1")
+    ]
+    assert query(project_env, "SELECT source, row, rule FROM validation.rejected_rows") == [("sites", 3, "bad_parent")]

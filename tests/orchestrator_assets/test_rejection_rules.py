@@ -1,12 +1,14 @@
 """Every rejection rule of SPEC §2, one test each, on tables built in the test."""
 
 from datetime import date
+from pathlib import Path
 
 import polars as pl
 import pytest
 
 from orchestrator_assets.defs.ingest.rejection_rules import validate_table
 from orchestrator_assets.defs.ingest.table_contracts import (
+    ALL_TABLES,
     ARTICLES,
     MOVEMENTS,
     PLANNED_INTERVENTIONS,
@@ -222,3 +224,153 @@ def test_several_bad_rows_of_a_multi_chunk_table_are_all_reported():
     assert set(rejected["rule"]) == {"out_of_range", "not_in_domain", "bad_type", "missing_value", "duplicate_key"}
     assert rejected.filter(pl.col("row") == 4)["detail"].item() == "lot_size='0' must be >= 1"
     assert result.accepted.height == 100 - rejected.height
+
+
+# --------------------------------------------------------------------------- issue 13: ranges, identifiers
+
+VALID_ROWS = {
+    "articles": article(),
+    "sites": {"site_id": "S1", "site_type": "VAN", "capacity_total": "100", "parent_site_id": None},
+    "site_capacities": {"site_id": "S1", "category": "FIBRE", "capacity": "50"},
+    "technicians": {"technician_id": "T1", "site_id": "S1", "efficiency_factor": "1.2", "active": "true"},
+    "bom": {"intervention_type": "RACCO", "article_id": "A1", "quantity": "2"},
+    "stock_levels": {"site_id": "S1", "article_id": "A1", "quantity_on_hand": "3"},
+    "movements": movement(),
+    "purchase_orders": {"order_id": "PO1", "site_id": "S1", "article_id": "A1", "expected_date": "2026-03-05", "quantity_open": "5"},
+    "planned_interventions": {"date": "2026-03-03", "technician_id": "T1", "intervention_type": "RACCO", "count": "2"},
+}
+NUMERIC_COLUMNS = [
+    (contract, column) for contract in ALL_TABLES for column in contract.columns if column.type in ("int", "float")
+]
+IDENTIFIER_COLUMNS = [(contract, column) for contract in ALL_TABLES for column in contract.columns if column.identifier]
+
+
+def one_row(contract, **changes):
+    row = dict(VALID_ROWS[contract.stem])
+    row.update(changes)
+    return pl.DataFrame([row], schema={name: pl.String for name in row})
+
+
+def test_valid_rows_of_every_table_are_accepted():
+    for contract in ALL_TABLES:
+        result = validate_table(one_row(contract), contract, D, KNOWN)
+        assert result.rejected.is_empty(), (contract.stem, result.rejected["detail"].to_list())
+
+
+def test_every_numeric_column_has_a_documented_upper_bound():
+    documented = (Path(__file__).resolve().parents[2] / "docs" / "table-contracts.md").read_text()
+    for contract, column in NUMERIC_COLUMNS:
+        assert column.max_inclusive is not None, f"{contract.stem}.{column.name}"
+        assert f"| {contract.stem} | {column.name} |" in documented, f"{contract.stem}.{column.name} not in the range table"
+
+
+@pytest.mark.parametrize(("contract", "column"), NUMERIC_COLUMNS, ids=lambda x: getattr(x, "name", getattr(x, "stem", "")))
+@pytest.mark.parametrize("value", ["above", "nan", "NaN", "inf", "-inf", "1e300", "1e400"])
+def test_numbers_beyond_their_plausible_range_are_out_of_range(contract, column, value):
+    """1e300 went through as a float and the modules wrote -2.37e299 (issue 13 point 4)."""
+    text = str(int(column.max_inclusive) + 1) if value == "above" else value
+    changes = {column.name: text}
+    if column.name == "stock_min" and value in ("above", "1e300"):
+        changes["stock_max"] = text  # so that only the bound is broken, not stock_max >= stock_min
+    result = validate_table(one_row(contract, **changes), contract, D, KNOWN)
+    assert rules_of(result) == ["out_of_range"], result.rejected["detail"].to_list()
+    assert result.accepted.is_empty()
+
+
+@pytest.mark.parametrize(("contract", "column"), NUMERIC_COLUMNS, ids=lambda x: getattr(x, "name", getattr(x, "stem", "")))
+def test_a_number_at_its_upper_bound_is_accepted(contract, column):
+    bound = str(int(column.max_inclusive))
+    changes = {column.name: bound} | ({"stock_max": bound} if column.name == "stock_min" else {})
+    result = validate_table(one_row(contract, **changes), contract, D, KNOWN)
+    assert result.rejected.is_empty(), result.rejected["detail"].to_list()
+
+
+def test_an_out_of_range_detail_names_the_bound():
+    result = validate_table(stock([("S1", "A1", "1e300")]), STOCK_LEVELS, D, KNOWN)
+    assert result.rejected["detail"].item() == "quantity_on_hand='1e300' must be <= 1000000000"
+    result = validate_table(stock([("S1", "A1", "nan")]), STOCK_LEVELS, D, KNOWN)
+    assert result.rejected["detail"].item() == "quantity_on_hand='nan' must be a finite number"
+
+
+def test_text_that_is_no_number_stays_a_bad_type():
+    assert rules_of(validate_table(stock([("S1", "A1", "1e3x")]), STOCK_LEVELS, D, KNOWN)) == ["bad_type"]
+
+
+def test_every_id_and_category_column_is_an_identifier():
+    names = {(contract.stem, column.name) for contract, column in IDENTIFIER_COLUMNS}
+    expected = {
+        ("articles", "article_id"), ("articles", "category"), ("sites", "site_id"), ("sites", "parent_site_id"),
+        ("site_capacities", "site_id"), ("site_capacities", "category"), ("technicians", "technician_id"),
+        ("technicians", "site_id"), ("bom", "intervention_type"), ("bom", "article_id"),
+        ("stock_levels", "site_id"), ("stock_levels", "article_id"), ("movements", "site_id"),
+        ("movements", "article_id"), ("movements", "technician_id"), ("purchase_orders", "order_id"),
+        ("purchase_orders", "site_id"), ("purchase_orders", "article_id"),
+        ("planned_interventions", "technician_id"), ("planned_interventions", "intervention_type"),
+    }
+    assert names == expected
+
+
+@pytest.mark.parametrize(("contract", "column"), IDENTIFIER_COLUMNS, ids=lambda x: getattr(x, "name", getattr(x, "stem", "")))
+@pytest.mark.parametrize("value", ['A"1', "A 1", "A;1", "A1\n", "Â1", "x" * 65])
+def test_identifiers_outside_the_pattern_or_too_long_are_rejected(contract, column, value):
+    result = validate_table(one_row(contract, **{column.name: value}), contract, D, KNOWN)
+    assert rules_of(result) == ["bad_identifier"], result.rejected["detail"].to_list()
+
+
+def test_an_identifier_of_sixty_four_allowed_characters_is_accepted():
+    ids = {"sites": pl.Series(["S1"]), "articles": pl.Series(["A-1._" + "z" * 59])}
+    result = validate_table(stock([("S1", "A-1._" + "z" * 59, "1")]), STOCK_LEVELS, D, ids)
+    assert result.rejected.is_empty()
+
+
+def test_a_bad_identifier_detail_is_one_line():
+    result = validate_table(stock([("S1", "A1\nDROP", "1")]), STOCK_LEVELS, D, KNOWN)
+    assert "\n" not in result.rejected["detail"].item()
+    assert "article_id='A1?DROP'" in result.rejected["detail"].item()
+
+
+# --------------------------------------------------------------------------- issue 15: sites.parent_site_id
+
+
+def sites(rows: list[tuple[str, str, str | None]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [(site, kind, None, parent) for site, kind, parent in rows],
+        schema=["site_id", "site_type", "capacity_total", "parent_site_id"],
+        orient="row",
+    )
+
+
+def test_a_van_may_name_its_depot_or_no_parent():
+    result = validate_table(sites([("D1", "DEPOT", None), ("V1", "VAN", "D1"), ("V2", "VAN", None), ("V3", "VAN", "")]), SITES, D)
+    assert result.rejected.is_empty()
+    assert result.accepted["parent_site_id"].to_list() == [None, "D1", None, None]
+
+
+@pytest.mark.parametrize(
+    ("rows", "detail"),
+    [
+        ([("D1", "DEPOT", None), ("V1", "VAN", "D9")], "parent_site_id='D9' is not an accepted DEPOT site"),
+        ([("D1", "DEPOT", None), ("V0", "VAN", None), ("V1", "VAN", "V0")], "parent_site_id='V0' is not an accepted DEPOT site"),
+        ([("D1", "DEPOT", None), ("V1", "VAN", "V1")], "parent_site_id='V1' is not an accepted DEPOT site"),
+        ([("D1", "DEPOT", None), ("D2", "DEPOT", "D1")], "parent_site_id='D1' given on a DEPOT (a DEPOT has no parent)"),
+    ],
+    ids=["unknown", "a van", "itself", "on a depot"],
+)
+def test_a_parent_that_is_not_a_depot_or_a_parent_on_a_depot_is_a_bad_parent(rows, detail):
+    result = validate_table(sites(rows), SITES, D)
+    assert rules_of(result) == ["bad_parent"]
+    assert result.rejected["detail"].item() == detail
+    assert result.accepted.height == len(rows) - 1
+
+
+def test_a_van_whose_depot_is_rejected_is_rejected_too():
+    frame = sites([("D1", "DEPOT", None), ("V1", "VAN", "D1")]).with_columns(capacity_total=pl.Series(["-5", None]))
+    assert rules_of(validate_table(frame, SITES, D)) == ["out_of_range", "bad_parent"]
+
+
+def test_a_sites_file_without_the_parent_column_means_every_site_is_supplied_from_outside():
+    frame = pl.DataFrame({"site_id": ["D1", "V1"], "site_type": ["DEPOT", "VAN"], "capacity_total": [None, "80"]})
+    result = validate_table(frame, SITES, D)
+    assert result.rejected.is_empty()
+    assert result.accepted.columns == SITES.column_names
+    assert result.accepted["parent_site_id"].to_list() == [None, None]

@@ -2,6 +2,13 @@
 
 Everything the ingestion knows about a table is here, so a reader holding the SPEC can check
 it line by line; rejection_rules.py turns these contracts into Polars expressions.
+
+Every numeric column has an upper bound besides the SPEC's lower one: a float without bound
+let 1e300 through and the modules then wrote -2.37e299 (issue 13). The bounds are far above
+any real operator's figures and far below what overflows downstream; docs/table-contracts.md
+lists them with their reasons. Every id and category value is an identifier (IDENTIFIER_*):
+they end up in file names, metadata and SQL parameters, so none may carry quotes, separators
+or control characters.
 """
 
 from __future__ import annotations
@@ -13,6 +20,21 @@ ColumnType = Literal["str", "int", "float", "date", "bool"]
 Kind = Literal["reference", "extract"]
 
 
+#: An id or category value: 1 to 64 of these characters (rule bad_identifier).
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9_.\-]+$"
+IDENTIFIER_MAX_LENGTH = 64
+
+# Plausible upper bounds (inclusive) of the numeric columns; docs/table-contracts.md says why.
+MAX_QUANTITY = 1e9  # pieces: on hand, moved, ordered, stock_min / stock_max, site capacities
+MAX_UNIT_COST = 1e7  # currency units per piece
+MAX_UNIT_VOLUME = 1e6  # capacity units per piece
+MAX_LEAD_TIME_DAYS = 3650  # ten years
+MAX_LOT_SIZE = 1e6  # pieces per lot
+MAX_EFFICIENCY_FACTOR = 100.0
+MAX_BOM_QUANTITY = 1e6  # pieces per intervention
+MAX_PLANNED_COUNT = 1e6  # interventions of one type, one technician, one day
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -21,7 +43,23 @@ class Column:
     # Inclusive/exclusive numeric bounds, as in the SPEC (">=0", ">0", ">=1").
     min_inclusive: float | None = None
     min_exclusive: float | None = None
+    # Plausible upper bound of every numeric column (out_of_range above it, NaN and inf included).
+    max_inclusive: float | None = None
     domain: tuple[str, ...] | None = None
+    # An id or category: IDENTIFIER_PATTERN, at most IDENTIFIER_MAX_LENGTH characters (bad_identifier).
+    identifier: bool = False
+    # The column may be absent from the file: it is then read as empty on every row.
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class ParentRule:
+    """column, when set, names an accepted row of the same table whose type_column is
+    parent_type; a row of parent_type itself has no parent (rule bad_parent, SPEC §5.2)."""
+
+    column: str
+    type_column: str
+    parent_type: str
 
 
 @dataclass(frozen=True)
@@ -44,6 +82,11 @@ class TableContract:
     date_rule: tuple[str, Literal["equals", "after"]] | None = None
     # Cross-column rule stock_max >= stock_min (articles).
     not_below: tuple[str, str] | None = None
+    # sites.parent_site_id: a van's supplying depot (SPEC §5.2).
+    parent: ParentRule | None = None
+    # A file with a header and no row is legitimate (no movement, no open order that day);
+    # otherwise it fails the run, naming the file (docs/table-contracts.md).
+    may_be_empty: bool = False
     depends_on: tuple[str, ...] = field(default=())
 
     @property
@@ -59,16 +102,16 @@ ARTICLES = TableContract(
     stem="articles",
     kind="reference",
     columns=(
-        Column("article_id", "str"),
+        Column("article_id", "str", identifier=True),
         Column("designation", "str", nullable=True),
-        Column("category", "str"),
+        Column("category", "str", identifier=True),
         Column("importance", "str", domain=IMPORTANCE),
-        Column("unit_cost", "float", min_inclusive=0),
-        Column("unit_volume", "float", min_exclusive=0),
-        Column("stock_min", "int", min_inclusive=0),
-        Column("stock_max", "int", min_inclusive=0),
-        Column("lead_time_days", "int", min_inclusive=0),
-        Column("lot_size", "int", min_inclusive=1),
+        Column("unit_cost", "float", min_inclusive=0, max_inclusive=MAX_UNIT_COST),
+        Column("unit_volume", "float", min_exclusive=0, max_inclusive=MAX_UNIT_VOLUME),
+        Column("stock_min", "int", min_inclusive=0, max_inclusive=MAX_QUANTITY),
+        Column("stock_max", "int", min_inclusive=0, max_inclusive=MAX_QUANTITY),
+        Column("lead_time_days", "int", min_inclusive=0, max_inclusive=MAX_LEAD_TIME_DAYS),
+        Column("lot_size", "int", min_inclusive=1, max_inclusive=MAX_LOT_SIZE),
         Column("active", "bool"),
     ),
     key=("article_id",),
@@ -79,22 +122,25 @@ SITES = TableContract(
     stem="sites",
     kind="reference",
     columns=(
-        Column("site_id", "str"),
+        Column("site_id", "str", identifier=True),
         Column("site_type", "str", domain=SITE_TYPES),
-        Column("capacity_total", "float", nullable=True, min_exclusive=0),
+        Column("capacity_total", "float", nullable=True, min_exclusive=0, max_inclusive=MAX_QUANTITY),
+        Column("parent_site_id", "str", nullable=True, identifier=True, optional=True),
     ),
     key=("site_id",),
+    parent=ParentRule("parent_site_id", "site_type", "DEPOT"),
 )
 
 SITE_CAPACITIES = TableContract(
     stem="site_capacities",
     kind="reference",
     columns=(
-        Column("site_id", "str"),
-        Column("category", "str"),
-        Column("capacity", "float", min_inclusive=0),
+        Column("site_id", "str", identifier=True),
+        Column("category", "str", identifier=True),
+        Column("capacity", "float", min_inclusive=0, max_inclusive=MAX_QUANTITY),
     ),
     key=("site_id", "category"),
+    may_be_empty=True,
     references=(Reference("site_id", "sites", "unknown_site"),),
     depends_on=("sites",),
 )
@@ -103,9 +149,9 @@ TECHNICIANS = TableContract(
     stem="technicians",
     kind="reference",
     columns=(
-        Column("technician_id", "str"),
-        Column("site_id", "str"),
-        Column("efficiency_factor", "float", min_exclusive=0),
+        Column("technician_id", "str", identifier=True),
+        Column("site_id", "str", identifier=True),
+        Column("efficiency_factor", "float", min_exclusive=0, max_inclusive=MAX_EFFICIENCY_FACTOR),
         Column("active", "bool"),
     ),
     key=("technician_id",),
@@ -117,9 +163,9 @@ BOM = TableContract(
     stem="bom",
     kind="reference",
     columns=(
-        Column("intervention_type", "str"),
-        Column("article_id", "str"),
-        Column("quantity", "float", min_exclusive=0),
+        Column("intervention_type", "str", identifier=True),
+        Column("article_id", "str", identifier=True),
+        Column("quantity", "float", min_exclusive=0, max_inclusive=MAX_BOM_QUANTITY),
     ),
     key=("intervention_type", "article_id"),
     references=(Reference("article_id", "articles", "unknown_article"),),
@@ -130,9 +176,9 @@ STOCK_LEVELS = TableContract(
     stem="stock_levels",
     kind="extract",
     columns=(
-        Column("site_id", "str"),
-        Column("article_id", "str"),
-        Column("quantity_on_hand", "int", min_inclusive=0),
+        Column("site_id", "str", identifier=True),
+        Column("article_id", "str", identifier=True),
+        Column("quantity_on_hand", "int", min_inclusive=0, max_inclusive=MAX_QUANTITY),
     ),
     key=("site_id", "article_id"),
     references=(
@@ -147,11 +193,11 @@ MOVEMENTS = TableContract(
     kind="extract",
     columns=(
         Column("date", "date"),
-        Column("site_id", "str"),
-        Column("article_id", "str"),
-        Column("technician_id", "str", nullable=True),
+        Column("site_id", "str", identifier=True),
+        Column("article_id", "str", identifier=True),
+        Column("technician_id", "str", nullable=True, identifier=True),
         Column("movement_type", "str", domain=MOVEMENT_TYPES),
-        Column("quantity", "float", min_exclusive=0),
+        Column("quantity", "float", min_exclusive=0, max_inclusive=MAX_QUANTITY),
     ),
     references=(
         Reference("site_id", "sites", "unknown_site"),
@@ -159,6 +205,7 @@ MOVEMENTS = TableContract(
         Reference("technician_id", "technicians", "unknown_technician"),
     ),
     date_rule=("date", "equals"),
+    may_be_empty=True,
     depends_on=("sites", "articles", "technicians"),
 )
 
@@ -166,13 +213,14 @@ PURCHASE_ORDERS = TableContract(
     stem="purchase_orders",
     kind="extract",
     columns=(
-        Column("order_id", "str"),
-        Column("site_id", "str"),
-        Column("article_id", "str"),
+        Column("order_id", "str", identifier=True),
+        Column("site_id", "str", identifier=True),
+        Column("article_id", "str", identifier=True),
         Column("expected_date", "date"),
-        Column("quantity_open", "float", min_exclusive=0),
+        Column("quantity_open", "float", min_exclusive=0, max_inclusive=MAX_QUANTITY),
     ),
     key=("order_id",),
+    may_be_empty=True,
     references=(
         Reference("site_id", "sites", "unknown_site"),
         Reference("article_id", "articles", "unknown_article"),
@@ -185,13 +233,14 @@ PLANNED_INTERVENTIONS = TableContract(
     kind="extract",
     columns=(
         Column("date", "date"),
-        Column("technician_id", "str"),
-        Column("intervention_type", "str"),
-        Column("count", "int", min_inclusive=0),
+        Column("technician_id", "str", identifier=True),
+        Column("intervention_type", "str", identifier=True),
+        Column("count", "int", min_inclusive=0, max_inclusive=MAX_PLANNED_COUNT),
     ),
     key=("date", "technician_id", "intervention_type"),
     references=(Reference("technician_id", "technicians", "unknown_technician"),),
     date_rule=("date", "after"),
+    may_be_empty=True,
     depends_on=("technicians",),
 )
 
