@@ -1,7 +1,8 @@
 """Sites (depots and vans), their capacities, and the technicians who drive the vans.
 
 Site numbering used everywhere in the generator: depots first (0..depots-1), then vans;
-a van's home depot (the one that sends it transfers) is ``van_number % depots``.
+a van's home depot (the one that sends it transfers, written as its parent_site_id) is
+``van_number % depots``.
 """
 
 from __future__ import annotations
@@ -48,11 +49,16 @@ class Network:
         return len(self.site_id)
 
     def sites_frame(self) -> pl.DataFrame:
+        """sites.csv; a van's parent_site_id is its home depot, a depot's is empty (SPEC §5.2)."""
+        parent = pl.Series(self.site_id[np.maximum(self.home_depot, 0)].tolist(), dtype=pl.String)
+        parent = parent.set(pl.Series(self.home_depot < 0), None)
         return pl.DataFrame({
             "site_id": self.site_id,
             "site_type": np.array(SITE_TYPES, dtype=object)[self.site_type],
             "capacity_total": self.capacity_total,
-        }, schema={"site_id": pl.String, "site_type": pl.String, "capacity_total": pl.Float64},
+            "parent_site_id": parent,
+        }, schema={"site_id": pl.String, "site_type": pl.String, "capacity_total": pl.Float64,
+                   "parent_site_id": pl.String},
             nan_to_null=True)
 
     def technicians_frame(self) -> pl.DataFrame:

@@ -15,6 +15,14 @@ LATE_SHARE = 0.30
 MAX_DELAY_DAYS = 6
 TRANSFER_SHARE = 0.10  # share of eligible van pairs that get a transfer on a workday
 ZERO_MIN_SHARE = 0.12
+# Depot stock (SPEC §5.2 supply): a depot pair keeps, above the article's stock_min, a
+# reserve of `cover` times an upper estimate of what its group's vans ask (the vans' actual
+# requests are ~0.25 of that estimate, 0.55 at the 90th percentile, on tiny). SCARCE_SHARE of
+# the depot pairs that serve vans get a cover well below the request, the others above it.
+GROUP_HORIZON_DAYS = 30
+SCARCE_SHARE = 0.35
+SCARCE_COVER = (0.02, 0.12)
+AMPLE_COVER = (0.80, 1.20)
 
 
 def size_stock_limits(mean_daily_demand: np.ndarray, lead_time_days: np.ndarray,
@@ -32,6 +40,34 @@ def size_stock_limits(mean_daily_demand: np.ndarray, lead_time_days: np.ndarray,
     stock_max = stock_min + top_up + rng.integers(0, 3, n)
     stock_max = np.maximum(stock_max, np.where(lot_size > 1, stock_min + lot_size, stock_max))
     return stock_min, stock_max
+
+
+def depot_stock_limits(site: np.ndarray, article: np.ndarray, depot_pair: np.ndarray, is_depot_site: np.ndarray,
+                       stock_min: np.ndarray, stock_max: np.ndarray, pair_daily: np.ndarray,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair, the min/max the simulation replenishes to: the article's limits for vans and
+    for depot pairs no van of the group stocks; for a depot pair serving vans, the limits
+    raised by a reserve = cover x the group's request over the horizon.
+
+    The group's request of an article is estimated from above as the sum over its vans of
+    ``stock_max + GROUP_HORIZON_DAYS x daily demand`` (a van's request when its stock runs
+    down over the whole horizon with no receipt). With cover >= 0.8 the depot can serve its
+    vans; with cover <= 0.12 (SCARCE_SHARE of the pairs) the vans' requests mostly exceed the
+    supply ``on_hand - stock_min``: the articles a group must share (data_generation/README.md).
+    """
+    pair_min = stock_min[article].astype(np.int64)
+    pair_max = stock_max[article].astype(np.int64)
+    serving = depot_pair >= 0
+    group_need = np.bincount(depot_pair[serving],
+                             weights=stock_max[article[serving]] + GROUP_HORIZON_DAYS * pair_daily[serving],
+                             minlength=len(site))
+    depot = np.flatnonzero(is_depot_site[site] & (group_need > 0))
+    scarce = rng.random(len(depot)) < SCARCE_SHARE
+    cover = np.where(scarce, rng.uniform(*SCARCE_COVER, len(depot)), rng.uniform(*AMPLE_COVER, len(depot)))
+    reserve = np.ceil(cover * group_need[depot]).astype(np.int64)
+    pair_min[depot] += reserve
+    pair_max[depot] += reserve + np.ceil(0.25 * reserve).astype(np.int64)
+    return pair_min, pair_max
 
 
 class OrderBook:

@@ -55,8 +55,11 @@ class FieldServiceSimulation:
         self._world = world
         self._rng = rng
         pairs, catalogue, network = world.pairs, world.catalogue, world.network
-        self._pair_min = world.stock_min[pairs.article]
-        self._pair_max = world.stock_max[pairs.article]
+        # replenishment targets: the article's limits, raised at depots that serve vans
+        self._pair_min = world.pair_stock_min
+        self._pair_max = world.pair_stock_max
+        self._article_min = world.stock_min[pairs.article]
+        self._article_max = world.stock_max[pairs.article]
         self._pair_lot = catalogue.lot_size[pairs.article]
         self._pair_lead = catalogue.lead_time_days[pairs.article]
         self._orderable = catalogue.active[pairs.article]
@@ -97,7 +100,8 @@ class FieldServiceSimulation:
 
         performed = world.plan.performed_on(day, rng)
         if is_workday(day):
-            van, depot, qty = transfers_to_send(on_hand, pairs.depot_pair, self._pair_min, self._pair_max, rng)
+            # a depot ships down to the article's stock_min (SPEC §5.2 supply), not to its reserve
+            van, depot, qty = transfers_to_send(on_hand, pairs.depot_pair, self._article_min, self._article_max, rng)
             on_hand[van] += qty
             on_hand[depot] -= qty
             no_technician = np.full(len(van), -1)

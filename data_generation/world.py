@@ -20,9 +20,9 @@ from data_generation.catalogue import (
 )
 from data_generation.demand import UnplannedDemand, draw_unplanned_demand
 from data_generation.intervention_plan import InterventionPlan
-from data_generation.network import Network, draw_network
+from data_generation.network import DEPOT, Network, draw_network
 from data_generation.profiles import Profile
-from data_generation.replenishment import size_stock_limits
+from data_generation.replenishment import depot_stock_limits, size_stock_limits
 from data_generation.stocked_pairs import StockedPairs, draw_stocked_pairs
 
 _WORKDAYS_PER_DAY = 5.0 / 7.0
@@ -41,6 +41,8 @@ class World:
     plan: InterventionPlan
     stock_min: np.ndarray  # per article
     stock_max: np.ndarray  # per article
+    pair_stock_min: np.ndarray  # per pair, what the simulation replenishes to (depots: + reserve)
+    pair_stock_max: np.ndarray
 
     def reference_frames(self) -> dict[str, pl.DataFrame]:
         """The five reference tables, in SPEC section 2 column order."""
@@ -71,4 +73,9 @@ def build_world(profile: Profile, world_rng: np.random.Generator, plan_rng: np.r
     article_daily[upper["article"].to_numpy()] = upper["daily"].to_numpy()
     stock_min, stock_max = size_stock_limits(article_daily, catalogue.lead_time_days,
                                              catalogue.lot_size, world_rng)
-    return World(profile, catalogue, bom, network, pairs, demand, plan, stock_min, stock_max)
+    # drawn last, so that every draw above is the same as before depots held a reserve
+    pair_stock_min, pair_stock_max = depot_stock_limits(
+        pairs.site, pairs.article, pairs.depot_pair, network.site_type == DEPOT, stock_min, stock_max,
+        pair_daily, world_rng)
+    return World(profile, catalogue, bom, network, pairs, demand, plan, stock_min, stock_max,
+                 pair_stock_min, pair_stock_max)

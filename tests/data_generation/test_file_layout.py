@@ -7,7 +7,7 @@ from data_generation.extract_files import EXTRACT_TABLES, REFERENCE_TABLES, SUCC
 SPEC_COLUMNS = {
     "articles": ["article_id", "designation", "category", "importance", "unit_cost", "unit_volume",
                  "stock_min", "stock_max", "lead_time_days", "lot_size", "active"],
-    "sites": ["site_id", "site_type", "capacity_total"],
+    "sites": ["site_id", "site_type", "capacity_total", "parent_site_id"],
     "site_capacities": ["site_id", "category", "capacity"],
     "technicians": ["technician_id", "site_id", "efficiency_factor", "active"],
     "bom": ["intervention_type", "article_id", "quantity"],
