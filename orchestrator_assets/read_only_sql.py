@@ -105,7 +105,7 @@ def check_statement(sql: str) -> str:
             raise QueryRefused("the query is empty")
         if len(statements) > 1:
             hint = ""
-            if _first_word(sql) in {"pivot", "pivot_wider"}:
+            if word in {"pivot", "pivot_wider"}:
                 hint = " (a PIVOT without an explicit IN list creates a type first: write ON column IN (...))"
             raise QueryRefused(f"one statement per query, found {len(statements)}{hint}")
         statement = statements[0]
@@ -130,9 +130,12 @@ def open_read_only(
     for name, source in views.items():
         schema, table = _qualified_name(name)
         virtual = []
-        for index, path in enumerate(_files(name, source, roots)):
-            files[f"{schema}.{table}/{index}.parquet"] = path
-            virtual.append(_string_literal(f"{_ViewFiles.protocol}://{schema}.{table}/{index}.parquet"))
+        for index, (root, path) in enumerate(_files(name, source, roots)):
+            # The path under its root is kept, so hive-style folders (partition_date=D/)
+            # still give their columns, as read_parquet over the real paths would.
+            key = f"{schema}.{table}/{index}/{path.relative_to(root).as_posix()}"
+            files[key] = path
+            virtual.append(_string_literal(f"{_ViewFiles.protocol}://{key}"))
         definitions.append(f"CREATE SCHEMA IF NOT EXISTS {_quoted(schema)}")
         definitions.append(
             f"CREATE OR REPLACE VIEW {_quoted(schema)}.{_quoted(table)} AS "
@@ -319,7 +322,7 @@ def _references(parser: duckdb.DuckDBPyConnection, text: str) -> tuple[set[str],
 
 
 class _ViewFiles(fsspec.AbstractFileSystem):
-    """The views' Parquet files under reassort://<schema>.<table>/<n>.parquet, read-only.
+    """The views' Parquet files, read-only, as reassort://<schema>.<table>/<n>/<path under its root>.
 
     Every byte the locked connection reads comes through `_open`, which knows these files
     only and refuses any mode but "rb": COPY, ATTACH or EXPORT aimed here fail with
@@ -390,19 +393,23 @@ def _string_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _files(name: str, source: str | Path | Sequence[str | Path], roots: Sequence[Path]) -> list[Path]:
+def _files(
+    name: str, source: str | Path | Sequence[str | Path], roots: Sequence[Path]
+) -> list[tuple[Path, Path]]:
+    """(root, file) for each file of a view, resolved and checked to lie under its root."""
     patterns = [source] if isinstance(source, (str, Path)) else list(source)
-    files: list[Path] = []
+    files: list[tuple[Path, Path]] = []
     for pattern in patterns:
         text = str(pattern)
         matches = sorted(glob.glob(text, recursive=True)) if any(c in text for c in "*?[") else [text]
         for match in matches:
             path = Path(match).resolve()
-            if not any(path.is_relative_to(root) for root in roots):
+            root = next((root for root in roots if path.is_relative_to(root)), None)
+            if root is None:
                 raise ValueError(f"view {name}: {match} is outside the allowed directories {[str(r) for r in roots]}")
             if not path.is_file():
                 raise ValueError(f"view {name}: {match} is not a file")
-            files.append(path)
+            files.append((root, path))
     if not files:
         raise ValueError(f"view {name}: no Parquet file matches {patterns}")
     return files

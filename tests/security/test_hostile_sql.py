@@ -12,7 +12,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import duckdb
@@ -43,6 +43,7 @@ class Site:
     outside_dir: Path
     secret_file: Path
     other_database: Path
+    view_file: str  # the name the view reads the data file by, in the connection's own filesystem
 
     @property
     def views(self) -> dict[str, list[str]]:
@@ -69,12 +70,16 @@ def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Site:
     other = outside / "other.duckdb"
     with duckdb.connect(str(other)) as con:
         con.execute("CREATE TABLE victim AS SELECT * FROM range(3) t(a)")
-    return Site(tmp_path, tmp_path / "warehouse", warehouse_file, outside, secret, other)
+    site = Site(tmp_path, tmp_path / "warehouse", warehouse_file, outside, secret, other, view_file="")
+    with open_read_only(site.views, [site.warehouse_dir]) as con:
+        definition = con.execute("SELECT sql FROM duckdb_views() WHERE view_name = 'stock_levels'").fetchone()[0]
+    (view_file,) = re.findall(r"'(reassort://[^']+)'", definition)
+    return replace(site, view_file=view_file)
 
 
 def hostile_sql(path: Path, site: Site) -> str:
     text = path.read_text()
-    for key in ("warehouse_dir", "warehouse_file", "outside_dir", "secret_file", "other_database"):
+    for key in ("warehouse_dir", "warehouse_file", "outside_dir", "secret_file", "other_database", "view_file"):
         text = text.replace("{" + key + "}", str(getattr(site, key)))
     assert not re.search(r"\{[a-z_]+\}", text), f"unknown placeholder in {path.name}"
     return text
@@ -171,11 +176,11 @@ def test_locked_connection_opens_no_file_by_its_path_even_inside_the_warehouse(s
 
 def test_view_files_are_read_only_through_their_own_names(site: Site):
     con = open_read_only(site.views, [site.warehouse_dir])
-    assert con.execute("SELECT count(*) FROM read_parquet('reassort://raw.stock_levels/0.parquet')").fetchone() == (3,)
+    assert con.execute(f"SELECT count(*) FROM read_parquet('{site.view_file}')").fetchone() == (3,)
     with pytest.raises(duckdb.Error, match="read-only"):
-        con.execute("COPY (SELECT 1) TO 'reassort://raw.stock_levels/0.parquet' (FORMAT csv, USE_TMP_FILE false)")
+        con.execute(f"COPY (SELECT 1) TO '{site.view_file}' (FORMAT csv, USE_TMP_FILE false)")
     # A name outside the views' files matches nothing (DuckDB lists before it opens).
-    assert con.execute("SELECT count(*) FROM read_blob('reassort://raw.stock_levels/1.parquet')").fetchone() == (0,)
+    assert con.execute(f"SELECT count(*) FROM read_blob('{site.view_file}.other')").fetchone() == (0,)
     assert pl.read_parquet(site.warehouse_file).height == 3
 
 
@@ -235,6 +240,15 @@ def test_files_of_a_view_are_united_by_column_name(site: Site):
     con = open_read_only(views, [site.warehouse_dir])
     frame, _ = run_query(con, "SELECT site_id, article_id, note FROM raw.stock_levels ORDER BY site_id, article_id")
     assert frame.rows() == [("DEP1", "A1", None), ("DEP1", "A2", None), ("DEP2", None, "new column"), ("VAN1", "A1", None)]
+
+
+def test_hive_style_folders_give_their_columns_as_read_parquet_would(site: Site):
+    day = site.warehouse_dir / "kpi" / "daily" / "partition_date=2026-03-02"
+    day.mkdir(parents=True)
+    pl.DataFrame({"value": [1.5]}).write_parquet(day / "run-1.parquet")
+    con = open_read_only({"kpi.daily": [str(day / "run-1.parquet")]}, [site.warehouse_dir])
+    frame, _ = run_query(con, "SELECT value, partition_date::VARCHAR AS d FROM kpi.daily")
+    assert frame.rows() == [(1.5, "2026-03-02")]
 
 
 def test_check_statement_hands_back_the_one_statement(site: Site):

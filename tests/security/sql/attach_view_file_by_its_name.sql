@@ -1,2 +1,2 @@
 -- Open a data file as a read-write database through the views' filesystem.
-ATTACH 'reassort://raw.stock_levels/0.parquet' AS data (READ_WRITE)
+ATTACH '{view_file}' AS data (READ_WRITE)

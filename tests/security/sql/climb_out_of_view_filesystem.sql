@@ -1,2 +1,2 @@
 -- Climb out of the views' filesystem with '..'.
-SELECT content FROM read_text('reassort://raw.stock_levels/../../../../../../../../etc/passwd')
+SELECT content FROM read_text('{view_file}/../../../../../../../../etc/passwd')
