@@ -238,11 +238,12 @@ def solve_groups(
         return _empty_plan()
     if supply.height and supply["supply"].min() < 0:
         raise ValueError("supply must be >= 0 (SPEC §5.2: max(0, on_hand - stock_min))")
+    rows = supply.select("site_id", "article_id", "supply").iter_rows() if supply.height else iter(())
     terms = terms.with_columns(depot=pl.col("site_id").replace_strict(dict(parents), return_dtype=pl.String)).sort(
         "depot", "site_id", "article_id"
     )
     by_depot: dict[str, dict[str, float]] = {}
-    for depot, article, pieces in supply.select("site_id", "article_id", "supply").iter_rows():
+    for depot, article, pieces in rows:
         by_depot.setdefault(str(depot), {})[str(article)] = float(pieces)
     jobs = []
     for (depot,), group_terms in terms.partition_by("depot", as_dict=True, maintain_order=True).items():
