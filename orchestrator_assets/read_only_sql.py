@@ -189,7 +189,9 @@ def run_query(
             batches.append(batch)
             fetched += batch.num_rows
         reader.close()
-    except duckdb.InterruptException as error:
+    except Exception as error:
+        # Interrupted while executing (InterruptException) or while the Arrow reader pulled a
+        # batch (which may surface as an Arrow error): the timer says which it was.
         if timed_out.is_set():
             raise QueryTimeout(
                 f"the query ran longer than {timeout_s:g} s and was stopped; narrow it (WHERE, LIMIT, "
