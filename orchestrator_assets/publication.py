@@ -57,13 +57,26 @@ def manifest_path(root: Path, key: str) -> Path:
     return root / PUBLISHED_DIR / f"{check_partition(key)}.json"
 
 
+#: parsed manifests by path, with the (inode, mtime, size) they were read at: a manifest is
+#: only ever replaced (new inode), so an unchanged stat means unchanged content.
+_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, dict[str, str]]]] = {}
+
+
 def read_manifest(root: Path, key: str) -> dict[str, dict[str, str]]:
     """entry ('schema.table' or 'schema.table/unit') -> {run_id, file, published_at}."""
     path = manifest_path(root, key)
     try:
-        return json.loads(path.read_text())["entries"]
+        with open(path, "rb") as handle:  # one open: stat and content of the same file
+            info = os.fstat(handle.fileno())
+            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
+            cached = _PARSED.get(path)
+            if cached is not None and cached[0] == stamp:
+                return dict(cached[1])
+            entries = json.loads(handle.read())["entries"]
     except FileNotFoundError:
         return {}
+    _PARSED[path] = (stamp, entries)
+    return dict(entries)
 
 
 def _write_manifest(root: Path, key: str, entries: dict[str, dict[str, str]]) -> None:

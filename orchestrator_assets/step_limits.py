@@ -18,12 +18,13 @@ message (and is not retried). The timer needs the main thread, which is where Da
 steps in both executors; elsewhere the limit is skipped.
 """
 
+import contextlib
 import functools
 import inspect
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import dagster as dg
 import duckdb
@@ -98,6 +99,18 @@ class _Alarm:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, self.previous)
         return False
+
+
+@contextlib.contextmanager
+def transient_errors_only_retried() -> Iterator[None]:
+    """For code Dagster runs outside an asset body (the IO manager): a deterministic error
+    fails the step at once with its own message, as `time_limited` does for bodies."""
+    try:
+        yield
+    except Exception as error:
+        if _passes_through(error):
+            raise
+        raise _fail_now(error) from error
 
 
 def time_limited(function: Callable) -> Callable:

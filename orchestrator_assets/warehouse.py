@@ -25,6 +25,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from orchestrator_assets.publication import publish
+from orchestrator_assets.step_limits import transient_errors_only_retried
 from orchestrator_assets.table_files import UnitFile, write_unit
 from orchestrator_assets.warehouse_views import known_tables, open_views, tables_named, visible_files
 
@@ -153,6 +154,14 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
     warehouse: dg.ResourceDependency[Warehouse]
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+        with transient_errors_only_retried():
+            self._handle_output(context, obj)
+
+    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        with transient_errors_only_retried():
+            return self._load_input(context)
+
+    def _handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
         if obj is None:
             return
         table = table_name(context.asset_key)
@@ -162,7 +171,7 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
         self.warehouse.write_partition(table, obj, dates, context.run_id)
         context.add_output_metadata({"table": table, "rows": len(obj)})
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+    def _load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_name(context.asset_key)
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         files = [file for key in keys if (file := self.warehouse.partition_file(table, key)) is not None]
