@@ -19,10 +19,10 @@ LP bound is not. A van whose search runs out of nodes adds its LP bound instead 
 a bound). Steps, each one skipped once the plan is within ``gap_tolerance`` of the bound
 or the time is up:
 
-1. lam = 0: every van on its own. If these plans ship no more than the supply (and meet
-   the hold), they are optimal and the group is done. Steps 2 and 3 run whatever the
-   gap (unless it is 0 or the time is up), steps 4 and 5 only while it is above the
-   tolerance.
+1. lam = 0: every van on its own. If these plans ship no more than the supply, they are
+   optimal and the group is done (skipped under a group hold: they never meet it).
+   Steps 2 and 3 run whatever the gap (unless it is 0 or the time is up), steps 4 and 5
+   only while it is above the tolerance.
 2. The LP relaxation of the whole group (HiGHS, group_milp.py): a bound, and its row
    duals are the prices at which the LP-priced bound is least, a good start for L.
    L at those prices (only the vans with a priced item are solved again).
@@ -69,7 +69,7 @@ GAP_TOLERANCE = 1e-3
 #: the van's LP bound in L).
 VAN_NODE_LIMIT = 2_000
 #: Subgradient steps on the prices (step 4) at most.
-PRICE_STEPS = 10
+PRICE_STEPS = 4
 #: Up to this many items, the MILP (step 5) runs whatever the tolerance, to the proof:
 #: HiGHS closes such groups in milliseconds, and the bound of the hold (phase 2 of
 #: criticite_hybride) would otherwise stay a hair above the plan (its 1e-7 slack).
@@ -141,6 +141,32 @@ def _van_lp_bound(values: np.ndarray, upper: np.ndarray, s: LaminarStructure) ->
     )
 
 
+def _van_lp_bound_with_hold(
+    values: np.ndarray, upper: np.ndarray, s: LaminarStructure, primary: np.ndarray, rhs: float, steps: int = 40
+) -> float:
+    """A bound on the van's optimum under primary . x >= rhs: the hold priced out,
+    min over nu >= 0 of LP(values + nu primary) - nu rhs (any nu gives a bound; the
+    function is convex in nu, so a ternary search finds the least, to ~1e-7 of the range).
+    Much tighter than the LP without the hold when the hold pins the van's critical lots."""
+    def f(nu: float) -> float:
+        return _van_lp_bound(values + nu * primary, upper, s) - nu * rhs
+
+    positive = primary[(primary > 0) & (upper > 0)]
+    if positive.size == 0 or rhs <= 0:
+        return f(0.0)
+    hi = 1e3 * max(1.0, float(np.max(np.abs(values)))) / float(positive.min())
+    lo, best = 0.0, f(0.0)
+    for _ in range(steps):
+        a, b = lo + (hi - lo) / 3, hi - (hi - lo) / 3
+        fa, fb = f(a), f(b)
+        best = min(best, fa, fb)
+        if fa <= fb:
+            hi = b
+        else:
+            lo = a
+    return best
+
+
 def solve_van(
     gm: GroupModel, k: int, values: np.ndarray, upper: np.ndarray,
     primary: np.ndarray | None = None, rhs: float | None = None, x_start: np.ndarray | None = None,
@@ -150,8 +176,8 @@ def solve_van(
 
     With ``primary`` (>= 0), the plan also keeps primary . x >= rhs (default: the van's
     share primary . x_start); ``x_start`` must be within ``upper`` and meet it. The bound
-    is the plan's value when the search proved it, else the van's LP bound (the hold left
-    out: still a bound)."""
+    is the plan's value when the search proved it, else the van's LP bound (with the hold
+    priced in, ``_van_lp_bound_with_hold``)."""
     s = gm.structures[k]
     vals = np.maximum(values, 0.0)
     up = upper.astype(np.int64)
@@ -163,6 +189,9 @@ def solve_van(
         own = float(np.dot(primary, x_start)) if rhs is None else float(rhs)
         hold = own - VAN_HOLD_TOLERANCE * max(1.0, abs(own)) if own > 0 else -np.inf
         found = _search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))
+        if not found.proven:
+            value = float(np.dot(vals, found.x))
+            return found.x, max(value, _van_lp_bound_with_hold(vals, up, s, primary, hold))
     value = float(np.dot(vals, found.x))
     return found.x, value if found.proven else max(value, _van_lp_bound(vals, up, s))
 
@@ -333,10 +362,13 @@ def maximise_group(
     time_limit_s: float = 10.0,
     gap_tolerance: float = GAP_TOLERANCE,
     van_holds: VanHolds | None = None,
+    want_prices: bool = False,
 ) -> GroupResult:
     """max values . x over the group's plans (bounds ``upper``, default the model's),
     with ``hold`` and ``van_holds`` if given; ``start``: a feasible plan (meeting the
-    holds; required with one) to begin from. Steps in the module docstring."""
+    holds; required with one) to begin from. Steps in the module docstring.
+    ``want_prices``: evaluate L at the LP prices even when the LP already proves the plan
+    (phase 1 of criticite_hybride hands its prices to phase 2)."""
     t0 = time.perf_counter()
     if hold is not None and start is None:
         raise ValueError("a hold needs a start plan that meets it")
@@ -349,12 +381,14 @@ def maximise_group(
     g = solve_greedy(s.problem, ratio_weights=gm.weight, priority=gm.priority, order_key=gm.order_key)
     s.offer(g.x, "greedy")
 
-    # 1. every van on its own
-    _, x0 = s.lagrangian(zero, 0.0)
-    s.offer(x0, "per-van optima")
-    s.steps.append("per-van plans")
-    if s.gap() <= 0 or s.time_left() <= 0 or gm.coupled.size == 0 and hold is None:
-        return _finish(s, t0)
+    # 1. every van on its own (not under a group hold: its per-van plans never meet it,
+    # and its L is far above the LP-priced one)
+    if hold is None:
+        _, x0 = s.lagrangian(zero, 0.0)
+        s.offer(x0, "per-van optima")
+        s.steps.append("per-van plans")
+        if s.gap() <= 0 or s.time_left() <= 0 or gm.coupled.size == 0:
+            return _finish(s, t0)
 
     # 2. LP prices and L there
     holds = [] if hold is None else [(hold.primary, hold.rhs)]
@@ -372,7 +406,7 @@ def maximise_group(
         lam[gm.coupled] = lp.row_duals[gm.van_row_start[-1]:]
         mu = float(-lp.hold_duals[0]) if hold is not None and lp.hold_duals.size else 0.0
         s.steps.append(f"LP {lp.seconds:.2f} s")
-        if s.gap() > 0 and s.time_left() > 0:
+        if (s.gap() > 0 or want_prices) and s.time_left() > 0:
             s.lagrangian(lam, mu)
 
     # 3. a plan from the LP (whatever the gap: the greedy plan may already be within the

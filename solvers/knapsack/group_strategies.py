@@ -110,7 +110,9 @@ def _criticite_hybride(gm: GroupModel, time_limit_s: float, gap_tolerance: float
     t0 = time.perf_counter()
     primary = gm.critical_values
     upper1 = np.where(primary > 0, gm.problem.upper, 0)
-    first = maximise_group(gm, primary, upper=upper1, time_limit_s=time_limit_s * (1 - MIN_PHASE_SHARE), gap_tolerance=0.0)
+    first = maximise_group(
+        gm, primary, upper=upper1, time_limit_s=time_limit_s * (1 - MIN_PHASE_SHARE), gap_tolerance=0.0, want_prices=True
+    )
     x1 = first.x
     opt1 = float(np.dot(primary, x1))
     remaining = max(time_limit_s - (time.perf_counter() - t0), MIN_PHASE_SHARE * time_limit_s)
