@@ -366,6 +366,26 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- catalog
+def cmd_catalog(args: argparse.Namespace) -> int:
+    """(Re)write <warehouse>/catalog.duckdb, the views any DuckDB client can open (README, Storage)."""
+    from orchestrator_assets.warehouse_catalog import CatalogError, catalog_contents, write_catalog
+
+    root = project_paths.warehouse_path()
+    if not root.is_dir():
+        print(f"reassort catalog: no warehouse at {root}: run `reassort run --date YYYY-MM-DD` first", file=sys.stderr)
+        return 2
+    try:
+        path = write_catalog(root)
+    except CatalogError as error:
+        print(f"reassort catalog: {error}", file=sys.stderr)
+        return 2
+    tables = sorted(catalog_contents(root)[1])
+    print(f"{path}: {len(tables)} tables ({', '.join(tables)})")
+    print(f"Open it with any DuckDB client, read-only:  duckdb {path} -readonly")
+    return 0
+
+
 # ---------------------------------------------------------------- migrate
 def cmd_migrate(args: argparse.Namespace) -> int:
     from orchestrator_assets.warehouse_migration import migrate
@@ -625,6 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
     migrate = commands.add_parser("migrate", help="move a warehouse of earlier versions (one DuckDB file) into table files")
     migrate.add_argument("--from", dest="legacy", help="the old DuckDB file (default <data>/warehouse.duckdb)")
     migrate.set_defaults(handler=cmd_migrate)
+
+    catalog = commands.add_parser("catalog", help="rewrite <warehouse>/catalog.duckdb, views any DuckDB client can open")
+    catalog.set_defaults(handler=cmd_catalog)
 
     status = commands.add_parser("status", help="materialised partitions and last runs")
     status.add_argument("--runs", type=int, default=10)

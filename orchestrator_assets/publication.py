@@ -13,6 +13,9 @@ lock (fcntl), held for a few milliseconds; writers of different partitions never
 
 Files no manifest names any more are deleted after a grace period (`GRACE_S`), so that a
 reader that listed them just before a publication can still open them.
+
+A publication that brings a table the DuckDB catalog file lacks rewrites that file
+(warehouse_catalog.py); its views read the manifests, so new partitions need nothing.
 """
 
 from __future__ import annotations
@@ -105,6 +108,12 @@ def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
                 entries[entry] = {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
             _write_manifest(root, key, entries)
         remove_unreferenced(root, key)
+    if by_partition:
+        # circular otherwise (the catalog lists tables from the manifests); one stat unless
+        # a table is new to the catalog
+        from orchestrator_assets.warehouse_catalog import ensure_catalog
+
+        ensure_catalog(root, {unit_file.table for chosen in by_partition.values() for unit_file in chosen.values()})
     return sorted(by_partition)
 
 
