@@ -3,11 +3,8 @@
 from datetime import date
 
 import dagster as dg
-import duckdb
 import pytest
 
-from orchestrator_assets.definitions import build_definitions
-from orchestrator_assets.jobs import DAILY_JOB_NAME
 from tests.conftest import HANDMADE_DAY, write_handmade_dataset
 from tests.orchestrator_assets.pipeline_runs import query, run_partition
 
@@ -15,27 +12,19 @@ RAW_TABLES = [
     "articles", "sites", "site_capacities", "technicians", "bom",
     "stock_levels", "movements", "purchase_orders", "planned_interventions",
 ]
+RAW_KEYS = [dg.AssetKey(["raw", stem]) for stem in RAW_TABLES]
 
 
 def run_ingest(data, day: date, run_config=None, raise_on_error=True):
-    defs = build_definitions(data, data / "warehouse.duckdb")
-    job = defs.resolve_job_def(DAILY_JOB_NAME)
-    selection = [dg.AssetKey(["raw", stem]) for stem in RAW_TABLES]
-    return job.execute_in_process(
-        partition_key=day.isoformat(),
-        instance=dg.DagsterInstance.ephemeral(),
-        run_config=run_config or {},
-        asset_selection=selection,
-        raise_on_error=raise_on_error,
-    )
+    return run_partition(data, day.isoformat(), dg.DagsterInstance.ephemeral(), run_config=run_config,
+                         selection=RAW_KEYS, raise_on_error=raise_on_error)
 
 
 def counts(data, day: date) -> dict[str, int]:
-    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:
-        return {
-            stem: con.execute(f"SELECT count(*) FROM raw.{stem} WHERE partition_date = ?", [day]).fetchone()[0]
-            for stem in RAW_TABLES
-        }
+    return {
+        stem: query(data, f"SELECT count(*) FROM raw.{stem} WHERE partition_date = ?", [day])[0][0]
+        for stem in RAW_TABLES
+    }
 
 
 def test_handmade_partition_loads_every_input_table(project_env):
@@ -46,9 +35,8 @@ def test_handmade_partition_loads_every_input_table(project_env):
         "articles": 3, "sites": 2, "site_capacities": 1, "technicians": 2, "bom": 2,
         "stock_levels": 4, "movements": 3, "purchase_orders": 1, "planned_interventions": 1,
     }
-    with duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True) as con:
-        run_ids = con.execute("SELECT DISTINCT run_id FROM raw.movements").fetchall()
-        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'articles'").fetchall())
+    run_ids = query(project_env, "SELECT DISTINCT run_id FROM raw.movements")
+    types = dict(query(project_env, "SELECT column_name, column_type FROM (DESCRIBE raw.articles)"))
     assert run_ids == [(result.run_id,)]
     assert types["stock_min"] == "BIGINT" and types["active"] == "BOOLEAN" and types["partition_date"] == "DATE"
 
@@ -61,8 +49,7 @@ def test_rerunning_a_partition_replaces_its_rows_and_nothing_else(project_env):
     before = (counts(project_env, HANDMADE_DAY), counts(project_env, other_day))
     second = run_ingest(project_env, HANDMADE_DAY)
     assert (counts(project_env, HANDMADE_DAY), counts(project_env, other_day)) == before
-    with duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True) as con:
-        run_ids = con.execute("SELECT DISTINCT run_id FROM raw.stock_levels WHERE partition_date = ?", [HANDMADE_DAY]).fetchall()
+    run_ids = query(project_env, "SELECT DISTINCT run_id FROM raw.stock_levels WHERE partition_date = ?", [HANDMADE_DAY])
     assert run_ids == [(second.run_id,)]
 
 
@@ -75,8 +62,7 @@ def test_bad_rows_go_to_rejected_rows_with_rule_and_metadata(project_env):
     materialization = result.asset_materializations_for_node("raw__stock_levels")[0]
     assert materialization.metadata["rows_rejected"].value == 1
     assert materialization.metadata["rejected_by_rule"].value == {"out_of_range": 1}
-    with duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT source, row, rule FROM validation.rejected_rows").fetchall()
+    rows = query(project_env, "SELECT source, row, rule FROM validation.rejected_rows")
     assert rows == [("stock_levels", 5, "out_of_range")]
 
 
@@ -90,8 +76,7 @@ def test_share_of_bad_rows_above_the_limit_fails_naming_file_rule_and_row(projec
     message = failure.step_failure_data.user_failure_data.description
     assert str(path) in message and "out_of_range" in message and "row 5" in message and "-4" in message
     # The rejected rows are kept for inspection even though the run failed.
-    with duckdb.connect(str(project_env / "warehouse.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*) FROM validation.rejected_rows").fetchone()[0] == 1
+    assert query(project_env, "SELECT count(*) FROM validation.rejected_rows") == [(1,)]
 
 
 def test_missing_extract_fails_with_the_expected_path(project_env):
@@ -116,8 +101,6 @@ def test_parquet_extract_is_read_like_csv(project_env):
 
 
 # --------------------------------------------------------------------------- issue 13: header-only files
-
-RAW_KEYS = [dg.AssetKey(["raw", stem]) for stem in RAW_TABLES]
 
 
 def header_only(data, stem: str) -> str:
