@@ -59,7 +59,7 @@ def test_run_then_query_and_status(tiny_data, capsys):
     assert int(capsys.readouterr().out.splitlines()[1]) > 0  # the window was loaded first
 
     assert main(["query", "CREATE TABLE x AS SELECT 1"]) == 2  # read-only
-    assert "read-only" in capsys.readouterr().err.lower()
+    assert "refused" in capsys.readouterr().err.lower()
 
     assert main(["status"]) == 0
     status = capsys.readouterr().out

@@ -90,7 +90,8 @@ def test_input_suites_follow_the_ingestion_contracts():
     rules = {label for _, label, _ in expectation_rules(TABLE_SUITES["raw.articles"])}
     assert "columns are exactly ['article_id', 'designation', 'category', 'importance', 'unit_cost', " \
         "'unit_volume', 'stock_min', 'stock_max', 'lead_time_days', 'lot_size', 'active']" in rules
-    assert {"lot_size is of type int", "unit_volume > 0", "lot_size >= 1", "article_id is not null"} <= rules
+    assert {"lot_size is of type int", "unit_volume > 0 and unit_volume <= 1e+06", "lot_size >= 1 and lot_size <= 1e+06",
+            "article_id is not null"} <= rules  # the contract's plausible upper bounds too (issue 13)
     assert "designation is not null" not in rules  # nullable in the contract
     assert "stock_max >= stock_min where both are set" in rules
 

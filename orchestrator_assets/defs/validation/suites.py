@@ -122,6 +122,7 @@ def input_suite(contract: TableContract) -> TableSuite:
             nullable=column.nullable,
             min_value=column.min_inclusive if column.min_inclusive is not None else column.min_exclusive,
             strict_min=column.min_exclusive is not None,
+            max_value=column.max_inclusive,
             value_set=column.domain,
         )
         for column in contract.columns
