@@ -89,6 +89,10 @@ def _highs(problem: KnapsackProblem, min_constraints: Sequence[MinConstraint], i
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
+    # one thread, as exact_pulp.py runs HiGHS: HiGHS keeps one scheduler per process and
+    # refuses to run ("kError") a model whose thread count differs from the one it started
+    # with, so a default here would break the per-site HiGHS solves that follow
+    h.setOptionValue("threads", 1)
     h.passModel(lp)
     return h
 

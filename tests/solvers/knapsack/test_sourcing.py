@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import numpy as np
+import subprocess
+import sys
+from pathlib import Path
+
 import polars as pl
 import pytest
 
@@ -272,3 +275,44 @@ def test_solve_sourced_plans_depots_per_site_and_vans_per_group():
     assert plan.allocation["site_id"].to_list() == sorted(plan.allocation["site_id"].to_list())
     assert plan.site_summary["site_id"].to_list() == ["DEP", "V1", "V2"]
     assert plan.group_summary["site_id"].to_list() == ["DEP"]
+
+
+def test_the_group_solver_leaves_highs_usable_for_the_per_site_path():
+    """HiGHS keeps one thread scheduler per process and refuses to run a model asking for
+    another thread count: after the group's LP and MILP, a per-site PuLP/HiGHS solve (one
+    thread) must still work. In a fresh interpreter, so that the group runs HiGHS first."""
+    script = """
+from solvers.knapsack import KnapsackProblem
+from solvers.knapsack.exact_pulp import solve_exact
+from solvers.knapsack.group_milp import solve_lp, solve_milp
+p = KnapsackProblem.from_dense([3, 2], [[1, 1]], [1.5], [2, 2])
+assert solve_lp(p) is not None and solve_milp(p, 5.0).proven
+r = solve_exact(p, solver="highs")
+assert r.status == "OPTIMAL", (r.status, r.detail)
+print("ok")
+"""
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")
+
+
+@pytest.mark.parametrize("strategy", ["exact", "criticite_hybride"])
+def test_on_a_group_beyond_the_milp_shortcut_the_lagrangian_bound_still_holds(strategy):
+    """~1,200 items (above SMALL_GROUP_ITEMS): the search stops at the tolerance on its
+    Lagrangian bound (with phase 1's per-van holds for criticite_hybride); HiGHS on the
+    full group model says where the optimum is."""
+    from solvers.knapsack.group_exact import SMALL_GROUP_ITEMS
+
+    pairs, capacities, parents, supply = random_groups(0, vans=30, articles=40, pairs_per_van=30)
+    gm = group_model_of(pairs, capacities, parents, supply, "D0")
+    assert gm.n_items > SMALL_GROUP_ITEMS and gm.coupled.size > 10
+    if strategy == "exact":
+        reference = solve_exact(gm.problem, solver="highs", time_limit_s=60)
+    else:
+        reference = solve_lexicographic(gm.problem, gm.critical_values, solver="highs", time_limit_s=60)
+    assert reference.status == "OPTIMAL"
+    group = solve_groups(pairs, capacities, parents, supply, strategy=strategy).group_summary.row(0, named=True)
+    assert group["objective"] <= reference.objective + 1e-9
+    assert group["bound"] >= reference.objective - 1e-9
+    assert group["gap"] <= 1e-3
