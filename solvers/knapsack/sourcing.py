@@ -238,6 +238,8 @@ def solve_groups(
         return _empty_plan()
     if supply.height and supply["supply"].min() < 0:
         raise ValueError("supply must be >= 0 (SPEC §5.2: max(0, on_hand - stock_min))")
+    if supply.height and supply.select(pl.struct("site_id", "article_id").is_duplicated().any()).item():
+        raise ValueError("supply lists a (depot, article) twice")
     rows = supply.select("site_id", "article_id", "supply").iter_rows() if supply.height else iter(())
     terms = terms.with_columns(depot=pl.col("site_id").replace_strict(dict(parents), return_dtype=pl.String)).sort(
         "depot", "site_id", "article_id"

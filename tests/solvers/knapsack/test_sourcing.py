@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -316,3 +317,23 @@ def test_on_a_group_beyond_the_milp_shortcut_the_lagrangian_bound_still_holds(st
     assert group["objective"] <= reference.objective + 1e-9
     assert group["bound"] >= reference.objective - 1e-9
     assert group["gap"] <= 1e-3
+
+
+def test_a_cap_on_an_article_goes_to_the_high_tier_first():
+    """P needs 2 lots to reach stock_min and 5 to reach stock_max; Q only tops up (3 lots)."""
+    pairs = build_site_frame(
+        {"site_id": "V1", "article_id": "P", "stock_min": 2, "stock_max": 5},
+        {"site_id": "V1", "article_id": "Q", "stock_min": 0, "stock_max": 3},
+    )
+    gm = build_group_model("DEP", pair_terms(pairs), {"V1": WIDE}, {})
+    assert gm.item_tier.tolist() == [0, 1, 1] and gm.problem.upper.tolist() == [2, 3, 3]
+    caps = {"P": 3, "Q": 2}
+    assert gm.capped_upper(np.array([caps[a] for a in gm.articles]), 0).tolist() == [2, 1, 2]
+    caps = {"P": 1, "Q": 0}
+    assert gm.capped_upper(np.array([caps[a] for a in gm.articles]), 0).tolist() == [1, 0, 0]
+
+
+def test_a_supply_listing_an_article_twice_is_refused():
+    pairs, capacities, parents, _ = two_vans_one_scarce_article()
+    with pytest.raises(ValueError, match="twice"):
+        solve_groups(pairs, capacities, parents, supply_frame(("DEP", "A", 4), ("DEP", "A", 2)))
