@@ -148,8 +148,10 @@ def test_an_input_value_out_of_its_range_fails():
         pl.when(pl.col("site_id") == "VAN1").then(-1).otherwise(pl.col("quantity_on_hand")).alias("quantity_on_hand")
     )
     result = outcomes("raw.stock_levels", bad)[VALUES_IN_RANGE]
-    assert not result.passed and result.rules == {"quantity_on_hand >= 0": 1}
-    assert "quantity_on_hand >= 0: 1 rows (e.g. [-1])" in result.detail
+    assert not result.passed and result.rules == {"quantity_on_hand >= 0 and quantity_on_hand <= 1e+09": 1}
+    assert "quantity_on_hand >= 0 and quantity_on_hand <= 1e+09: 1 rows (e.g. [-1])" in result.detail
+    huge = STOCK_LEVELS.with_columns(pl.lit(10**12).alias("quantity_on_hand"))
+    assert not outcomes("raw.stock_levels", huge)[VALUES_IN_RANGE].passed  # above the plausible bound
 
 
 @pytest.mark.parametrize(("column", "value"), [("lot_size", 0), ("unit_volume", 0.0), ("unit_cost", -0.5)])
