@@ -29,13 +29,24 @@ def legacy_warehouse_file() -> Path:
     return data_dir() / "warehouse.duckdb"
 
 
+#: the instance of a new DAGSTER_HOME: default storage in the folder; run monitoring so that
+#: the daemon (`reassort ui` starts one) marks failed a run whose worker process died
+#: (kill -9): its tables were never published (CLI runs: orphan_runs.py at the next start).
+INSTANCE_CONFIG = """# Dagster instance of Réassort: default storage in this folder.
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 180
+  max_resume_run_attempts: 0
+"""
+
+
 def dagster_home() -> Path:
     """Dagster's instance folder (run history, event logs); created on first use."""
     home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
-    if not config.exists():  # an empty file: Dagster's defaults, without its warning on every command
-        config.write_text("# Dagster instance of Réassort: default storage in this folder.\n")
+    if not config.exists():  # Dagster's default storage, without its warning on every command
+        config.write_text(INSTANCE_CONFIG)
     return home
 
 

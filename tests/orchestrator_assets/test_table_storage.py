@@ -214,3 +214,12 @@ def test_the_executor_publishes_a_good_run_and_nothing_of_a_failed_one(tmp_path,
         assert retry.success
         assert warehouse.read("SELECT DISTINCT value, run_id FROM raw.numbers").rows() == [(5, failed.run_id)]
         assert warehouse.read("SELECT DISTINCT value, run_id FROM stock.doubled").rows() == [(10, retry.run_id)]
+
+
+def test_a_new_instance_monitors_runs_so_a_dead_worker_fails_its_run(tmp_path, monkeypatch):
+    from orchestrator_assets import project_paths
+
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "home"))
+    project_paths.dagster_home()
+    with dg.DagsterInstance.get() as instance:
+        assert instance.run_monitoring_enabled
