@@ -241,9 +241,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"reassort run: {error}", file=sys.stderr)
         return 2
     dates = partition_dates(args)
-    failures = run_partitions(
-        dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast, executor=args.executor
-    )
+    from orchestrator_assets.run_progress import shown_on_stderr
+
+    with shown_on_stderr():  # a bar with an ETA for the days a range or history window loads
+        failures = run_partitions(
+            dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast, executor=args.executor
+        )
     if not failures:
         print_summary(dates)
     return 1 if failures else 0
@@ -582,7 +585,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     dates = available_extract_dates(data)
     chosen = dates[-args.run_days :]
     print(f"\nRunning the daily pipeline for {chosen[0]} .. {chosen[-1]} ({len(chosen)} partitions)", flush=True)
-    failures = run_partitions(chosen, {})
+    from orchestrator_assets.run_progress import shown_on_stderr
+
+    with shown_on_stderr():
+        failures = run_partitions(chosen, {})
     if failures:
         return 1
     print_summary(chosen)

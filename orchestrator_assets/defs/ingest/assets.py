@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets import run_progress
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.ingest.rejection_rules import ValidationResult, validate_table
@@ -132,7 +133,7 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
         totals = {"rows_read": 0, "rows_rejected": 0}
         by_rule: dict[str, int] = {}
         samples: list[pl.DataFrame] = []
-        for index, partition_date in enumerate(days, start=1):
+        for index, partition_date in enumerate(run_progress.days(days, f"raw.{contract.stem}"), start=1):
             result, file = load_validated(
                 contract, input_files.path, partition_date, known_ids(warehouse, contract, partition_date)
             )
