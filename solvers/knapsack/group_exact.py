@@ -391,14 +391,17 @@ def maximise_group(
             return _finish(s, t0)
 
     # 2. LP prices and L there
-    holds = [] if hold is None else [(hold.primary, hold.rhs)]
+    holds = []
+    if hold is not None:
+        nz = np.flatnonzero(hold.primary)
+        holds.append((nz, hold.primary[nz], hold.rhs))
     if van_holds is not None:
         for k in range(gm.n_vans):
-            if van_holds.rhs[k] > 0:
-                coef = np.zeros(gm.n_items)
+            rhs = float(van_holds.rhs[k])
+            if rhs > 0:
                 sl = gm.van_slice(k)
-                coef[sl] = van_holds.primary[sl]
-                holds.append((coef, float(van_holds.rhs[k]) - VAN_HOLD_TOLERANCE * max(1.0, float(van_holds.rhs[k]))))
+                nz = np.flatnonzero(van_holds.primary[sl]) + sl.start
+                holds.append((nz, van_holds.primary[nz], rhs - VAN_HOLD_TOLERANCE * max(1.0, rhs)))
     lp = solve_lp(s.problem, holds)
     if lp is not None:
         s.tighten(lp.bound)

@@ -22,8 +22,10 @@ from typing import Sequence
 import highspy
 import numpy as np
 
-from solvers.knapsack.exact_pulp import MinConstraint
 from solvers.knapsack.problem import KnapsackProblem
+
+#: A sparse "at least" row: sum of coefs x x[items] >= rhs (the holds of criticite_hybride).
+AtLeast = tuple[np.ndarray, np.ndarray, float]
 
 #: Slack when checking a plan read back from HiGHS (its primal tolerance is 1e-7; our
 #: weights have a few decimals, so a real violation is >= 1e-3).
@@ -55,17 +57,22 @@ class LpOutcome:
     seconds: float
 
 
-def _highs(problem: KnapsackProblem, min_constraints: Sequence[MinConstraint], integer: bool) -> highspy.Highs:
+def meets(x: np.ndarray, rows: Sequence[AtLeast], tolerance: float = CHECK_TOLERANCE) -> bool:
+    """Whether plan x meets every "at least" row (up to ``tolerance`` relative)."""
+    xf = x.astype(np.float64)
+    return all(float(np.dot(coef, xf[items])) >= rhs - tolerance * max(1.0, abs(rhs)) for items, coef, rhs in rows)
+
+
+def _highs(problem: KnapsackProblem, min_constraints: Sequence[AtLeast], integer: bool) -> highspy.Highs:
     n, m = problem.n_items, problem.n_constraints
     # every coefficient as (row, column, value), the hold rows (coef . x >= rhs) after
     # the <= rows, sorted by column: the CSC arrays HiGHS takes
     row_of = np.repeat(np.arange(m, dtype=np.int64), np.diff(problem.row_starts))
     rows, cols, vals = [row_of], [problem.row_items], [problem.row_weights]
-    for k, (coef, _) in enumerate(min_constraints):
-        nz = np.flatnonzero(coef)
-        rows.append(np.full(nz.size, m + k, dtype=np.int64))
-        cols.append(nz.astype(np.int64))
-        vals.append(np.asarray(coef, dtype=np.float64)[nz])
+    for k, (items, coef, _) in enumerate(min_constraints):
+        rows.append(np.full(len(items), m + k, dtype=np.int64))
+        cols.append(np.asarray(items, dtype=np.int64))
+        vals.append(np.asarray(coef, dtype=np.float64))
     row, col, val = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
     order = np.lexsort((row, col))
     starts = np.concatenate([[0], np.cumsum(np.bincount(col, minlength=n))]).astype(np.int32)
@@ -79,7 +86,7 @@ def _highs(problem: KnapsackProblem, min_constraints: Sequence[MinConstraint], i
     lp.col_lower_ = np.zeros(n)
     lp.col_upper_ = problem.upper.astype(np.float64)
     inf = highspy.kHighsInf
-    lp.row_lower_ = np.concatenate([np.full(m, -inf), [float(rhs) for _, rhs in min_constraints]])
+    lp.row_lower_ = np.concatenate([np.full(m, -inf), [float(rhs) for _, _, rhs in min_constraints]])
     lp.row_upper_ = np.concatenate([problem.capacities.astype(np.float64), np.full(len(min_constraints), inf)])
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = starts
@@ -97,7 +104,7 @@ def _highs(problem: KnapsackProblem, min_constraints: Sequence[MinConstraint], i
     return h
 
 
-def solve_lp(problem: KnapsackProblem, min_constraints: Sequence[MinConstraint] = ()) -> LpOutcome | None:
+def solve_lp(problem: KnapsackProblem, min_constraints: Sequence[AtLeast] = ()) -> LpOutcome | None:
     """The LP relaxation (None when HiGHS does not reach its optimum)."""
     t0 = time.perf_counter()
     h = _highs(problem, min_constraints, integer=False)
@@ -121,7 +128,7 @@ def solve_milp(
     time_limit_s: float,
     gap_tolerance: float = 0.0,
     start: np.ndarray | None = None,
-    min_constraints: Sequence[MinConstraint] = (),
+    min_constraints: Sequence[AtLeast] = (),
 ) -> MilpOutcome:
     """The MILP from ``start`` (a feasible plan) for at most ``time_limit_s``; relative
     gap tolerance ``gap_tolerance`` (0: to optimality, absolute gap 1e-9 as exact_pulp)."""
@@ -145,10 +152,7 @@ def solve_milp(
     if info.primal_solution_status == 2:  # kSolutionStatusFeasible
         raw = np.asarray(h.getSolution().col_value, dtype=np.float64)
         x = np.clip(np.rint(raw).astype(np.int64), 0, problem.upper)
-        holds = all(
-            float(np.dot(coef, x)) >= rhs - CHECK_TOLERANCE * max(1.0, abs(rhs)) for coef, rhs in min_constraints
-        )
-        if problem.is_feasible(x, CHECK_TOLERANCE) and holds:
+        if problem.is_feasible(x, CHECK_TOLERANCE) and meets(x, min_constraints):
             objective = problem.objective(x)
         else:
             x = None

@@ -33,7 +33,6 @@ from solvers.knapsack.batch import solve_sites, summary_frame
 from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult, warm_up
 from solvers.knapsack.group_model import GroupModel, build_group_model
 from solvers.knapsack.group_strategies import solve_group
-from solvers.knapsack.problem import KnapsackResult
 from solvers.knapsack.site_model import (
     CRITICAL_LEVEL,
     TOPUP_RATIO,
@@ -43,7 +42,6 @@ from solvers.knapsack.site_model import (
     Strategy,
     allocation_frame,
     pair_terms,
-    site_summary,
 )
 
 DEPOT_SUPPLY_COLUMNS = ("site_id", "article_id", "supply", "requested", "shipped", "remaining", "critical_short")
@@ -112,6 +110,38 @@ def _nan_to_none(v: float) -> float | None:
     return None if v is None or not math.isfinite(v) else float(v)
 
 
+def _van_summaries(
+    gm: GroupModel, result: GroupResult, strategy: str, his: list[np.ndarray], los: list[np.ndarray], build_ms: float
+) -> list[SiteSummary]:
+    """Every van's knapsack.site_summary row (as site_model.site_summary computes it, over
+    the group's arrays at once: ~50 us a van instead of ~4 ms): its own capacity use and
+    objective, its group's status, bound and gap."""
+    terms = gm.terms
+    lots = (np.concatenate(his) + np.concatenate(los)) if his else np.zeros(0, np.int64)
+    volume = lots * terms["lot_size"].to_numpy().astype(np.int64) * terms["unit_volume"].to_numpy().astype(np.float64)
+    categories, code = np.unique(terms["category"].to_numpy().astype(str), return_inverse=True)
+    bound, gap = _nan_to_none(result.bound), _nan_to_none(result.gap)
+    summaries, start = [], 0
+    for k, model in enumerate(gm.vans):
+        end = start + model.pairs.height
+        use = np.bincount(code[start:end], weights=volume[start:end], minlength=categories.shape[0])
+        category_use = {c: 0.0 for c in model.limited_categories}
+        for c in np.unique(code[start:end]).tolist():
+            category_use[str(categories[c])] = float(use[c])
+        sl = gm.van_slice(k)
+        summaries.append(SiteSummary(
+            site_id=gm.van_ids[k], strategy=strategy, status=str(result.status), solver=result.solver,
+            objective=float(np.dot(gm.values[sl], result.x[sl])), bound=bound, gap=gap,
+            volume_used=float(volume[start:end].sum()), capacity_total=float(model.capacities.total),
+            category_use=dict(sorted(category_use.items())),
+            category_capacity={c: float(model.capacities.categories[c]) for c in model.limited_categories},
+            n_pairs=model.pairs.height, n_items=model.problem.n_items, build_ms=build_ms,
+            solve_ms=result.solve_ms, detail=f"group {gm.depot_id}",
+        ))
+        start = end
+    return summaries
+
+
 def depot_supply_frame(gm: GroupModel, x: np.ndarray) -> pl.DataFrame:
     """knapsack.depot_supply rows of one group's plan: articles with requested > 0."""
     terms = gm.terms
@@ -170,18 +200,10 @@ def solve_one_group(
     gm = build_group_model(depot_id, terms, capacities, supply)
     build_ms = (time.perf_counter() - t0) * 1e3
     result = solve_group(gm, strategy, solver, time_limit_s, gap_tolerance)
-    his, los, summaries = [], [], []
-    for k, model in enumerate(gm.vans):
-        lots_hi, lots_lo = _van_lots(gm, result.x, k)
-        xk = result.x[gm.van_slice(k)]
-        van_result = KnapsackResult(
-            x=xk, objective=float(np.dot(gm.values[gm.van_slice(k)], xk)), bound=result.bound, gap=result.gap,
-            status=result.status, solver=result.solver, build_ms=build_ms, solve_ms=result.solve_ms,
-            detail=f"group {depot_id}",
-        )
-        summaries.append(site_summary(model, van_result, strategy, lots_hi, lots_lo))
-        his.append(lots_hi)
-        los.append(lots_lo)
+    lots = [_van_lots(gm, result.x, k) for k in range(gm.n_vans)]
+    his = [h for h, _ in lots]
+    los = [lo for _, lo in lots]
+    summaries = _van_summaries(gm, result, strategy, his, los, build_ms)
     allocation = allocation_frame(
         terms, np.concatenate(his) if his else np.zeros(0, np.int64), np.concatenate(los) if los else np.zeros(0, np.int64),
         strategy, str(result.status),
