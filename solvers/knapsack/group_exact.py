@@ -464,9 +464,10 @@ def _finish(s: GroupSearch, t0: float) -> GroupResult:
     gap = relative_gap(s.best, bound)
     if gap <= 0.0:
         status, why = SolveStatus.OPTIMAL, ""
+    elif gap <= s.gap_tolerance:
+        status, why = SolveStatus.GAP_LIMIT_FEASIBLE, "stopped at the gap tolerance"
     else:
-        status = SolveStatus.TIME_LIMIT_FEASIBLE
-        why = "stopped at the gap tolerance" if gap <= s.gap_tolerance else "stopped at the time limit"
+        status, why = SolveStatus.TIME_LIMIT_FEASIBLE, "stopped at the time limit"
     detail = "; ".join([*s.steps, f"plan: {s.best_how}", *([why] if why else [])])
     return GroupResult(
         x=s.best_x, objective=s.best, bound=bound, gap=gap, status=status, solver="lagrangian",

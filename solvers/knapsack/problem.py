@@ -30,6 +30,9 @@ class SolveStatus(StrEnum):
     OPTIMAL = "OPTIMAL"
     #: the solver stopped at its time limit with a feasible plan; bound/gap say how far.
     TIME_LIMIT_FEASIBLE = "TIME_LIMIT_FEASIBLE"
+    #: a feasible plan within the gap tolerance of its bound, not proven optimal (the group
+    #: search of SPEC §5.2 stops there: knapsack.gap_tolerance); bound/gap say how far.
+    GAP_LIMIT_FEASIBLE = "GAP_LIMIT_FEASIBLE"
     #: the solver stopped without any feasible plan (the caller should fall back).
     NO_SOLUTION = "NO_SOLUTION"
     #: the solver crashed or is unavailable (the caller should fall back).
@@ -45,6 +48,7 @@ STATUSES_WITH_PLAN = frozenset(
     {
         SolveStatus.OPTIMAL,
         SolveStatus.TIME_LIMIT_FEASIBLE,
+        SolveStatus.GAP_LIMIT_FEASIBLE,
         SolveStatus.HEURISTIC,
         SolveStatus.FALLBACK_GREEDY,
     }

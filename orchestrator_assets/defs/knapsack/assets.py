@@ -95,7 +95,7 @@ def solve_in_batches(
         plans.append(solve_sourced(
             chunk, limits, {site: parents[site] for site in chunk_sites if site in parents}, supply,
             strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
-            topup_ratio=config.topup_ratio, workers=workers,
+            topup_ratio=config.topup_ratio, gap_tolerance=config.gap_tolerance, workers=workers,
         ))
         done += len(chunk_sites)
         progress(f"{done}/{len(sites)} sites solved, {time.perf_counter() - started:.1f} s")

@@ -26,6 +26,12 @@ class KnapsackConfig(dg.Config):
         description="SPEC §5.2: vans are supplied from their parent depot's stock (on hand - stock_min), one "
         "problem per depot group; false: every site supplied from outside (§5 alone).",
     )
+    gap_tolerance: float = Field(
+        default=1e-3, ge=0.0, le=1.0,
+        description="SPEC §5.2 groups: the search stops once its plan is within this relative gap of its bound "
+        "(status GAP_LIMIT_FEASIBLE, bound and gap reported); 0 = search to the time limit. Groups of up to "
+        "1,000 items are always solved to optimality by the MILP.",
+    )
     alternatives: bool = Field(default=False, description="Also compute every other strategy's plan per site.")
     categories: list[str] = Field(
         default_factory=list,
