@@ -162,7 +162,7 @@ def test_alternatives_are_written_only_when_asked(tiny_run):
     config = {"ops": {"knapsack": {"config": {"strategy": "greedy", "alternatives": True}}}}
     result = run_partition(data, "2026-01-07", instance, run_config=config)
     keys = {m.asset_key.path[-1] for m in result.asset_materializations_for_node("knapsack")}
-    assert keys == {"allocation", "site_summary", "category_use", "alternatives"}
+    assert keys == {"allocation", "site_summary", "category_use", "depot_supply", "group_summary", "alternatives"}
     strategies = query(data, "SELECT strategy, count(*) FROM knapsack.alternatives WHERE partition_date = '2026-01-07' GROUP BY 1")
     sites = query(data, "SELECT count(*) FROM knapsack.site_summary WHERE partition_date = '2026-01-07'")[0][0]
     assert dict(strategies) == {"greedy": sites, "exact": sites, "criticite_hybride": sites}
