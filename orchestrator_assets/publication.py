@@ -21,13 +21,12 @@ A publication that brings a table the DuckDB catalog file lacks rewrites that fi
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from orchestrator_assets.table_files import (
     TMP_PREFIX,
     UnitFile,
     check_partition,
+    exclusive_lock,
 )
 
 #: how long a file no manifest names is kept (a reader may have listed it; a long run may
@@ -44,16 +44,8 @@ from orchestrator_assets.table_files import (
 GRACE_S = 6 * 3600.0
 
 
-@contextlib.contextmanager
-def _partition_lock(root: Path, key: str) -> Iterator[None]:
-    folder = root / PUBLISHED_DIR
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / f"{check_partition(key)}.lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+def _partition_lock(root: Path, key: str) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(root / PUBLISHED_DIR / f"{check_partition(key)}.lock")
 
 
 def manifest_path(root: Path, key: str) -> Path:

@@ -19,6 +19,8 @@ the data (the only lock is a per-partition one around the small manifest update)
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -96,6 +98,19 @@ class UnitFile:
     @staticmethod
     def from_json(data: dict[str, str]) -> UnitFile:
         return UnitFile(data["table"], data["partition"], data["run_id"], data.get("unit", ""))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """An advisory lock on `path` (created if missing), held for a short read-modify-write:
+    processes that take it are serialised; readers never take it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def write_unit(root: Path, unit_file: UnitFile, frame: pl.DataFrame) -> Path:

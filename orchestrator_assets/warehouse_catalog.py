@@ -25,7 +25,6 @@ names (table_files.NAME), paths from the warehouse root: nothing read from data 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import uuid
@@ -35,7 +34,7 @@ from pathlib import Path
 import duckdb
 
 from orchestrator_assets.publication import published_files
-from orchestrator_assets.table_files import NAME, PUBLISHED_DIR, TMP_PREFIX, check_table
+from orchestrator_assets.table_files import NAME, PUBLISHED_DIR, TMP_PREFIX, check_table, exclusive_lock
 
 CATALOG_FILE = "catalog.duckdb"
 #: the schema of the catalog's own views; a table schema cannot take it (see `catalog_tables`)
@@ -182,16 +181,10 @@ def catalog_contents(root: Path) -> tuple[str, frozenset[str]] | None:
     return contents
 
 
-@contextlib.contextmanager
-def _catalog_lock(root: Path):
+def _catalog_lock(root: Path) -> contextlib.AbstractContextManager[None]:
     """One catalog writer at a time, so that two publications of new tables cannot each
     replace the catalog with one lacking the other's table."""
-    with open(root / f"{CATALOG_FILE}.lock", "a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+    return exclusive_lock(root / f"{CATALOG_FILE}.lock")
 
 
 def _catalogued(table: str) -> bool:
