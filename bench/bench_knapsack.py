@@ -16,9 +16,11 @@ CUIVRE 40 (other categories unlimited), most pairs with zero need, lot sizes 1..
 unit volumes with 3 decimals, urgency-driven levels.
 
 Real sites (``--warehouse PATH --date YYYY-MM-DD``): the sites of one pipeline partition,
-read read-only from the DuckDB warehouse (urgence.urgency_classification,
-stock.stock_projection, raw.articles, raw.sites, raw.site_capacities) and turned into
-knapsack inputs by the pipeline's own ``knapsack_pairs`` and ``site_capacity_limits``.
+read from the warehouse folder's published files through ``Warehouse.read``
+(urgence.urgency_classification, stock.stock_projection, raw.articles, raw.sites,
+raw.site_capacities, raw.stock_levels; an old single-file DuckDB warehouse: ``reassort
+migrate`` first) and turned into knapsack inputs by the pipeline's own ``knapsack_pairs``
+and ``site_capacity_limits``.
 Each site model is built once (timed), then every strategy/solver combination
 (criticite_hybride and exact with each of ``--solvers``, and greedy) solves every site
 (timed one by one). Parts, ``--part`` (comma-separated, or ``all``):
@@ -31,11 +33,23 @@ Each site model is built once (timed), then every strategy/solver combination
 ``--limit N`` keeps the first N sites by site_id (the depots DEP* sort first), ``--site``
 keeps the given ids or patterns (``--site 'DEP00[12],VAN000*'``), before ``--limit``.
 
+``--sourcing`` (with ``--warehouse``; issue 15's benchmark): the knapsack step with SPEC §5.2
+sourcing on, as the asset runs it: ``solve_sourced`` with ``van_parents(sites)`` and
+``supply_from_stock`` of the depots' raw.stock_levels, once per ``--strategies`` (default
+all three), ``--workers`` processes (default 1, the pipeline's knapsack.workers). Per
+strategy: wall and CPU time, groups and their statuses (OPTIMAL / GAP_LIMIT_FEASIBLE /
+TIME_LIMIT_FEASIBLE / FALLBACK_GREEDY), mean and max gap, per-group solve times, pieces
+the depots ship, and the peer: the per-site plan of the same vans (``solve_sites``, supply
+ignored), what it would ship and how many pieces beyond the depots' supply.
+
     uv run python bench/bench_knapsack.py --sites 1000 --workers 2
     uv run python bench/bench_knapsack.py --part batch
-    uv run python bench/bench_knapsack.py --warehouse W.duckdb --date 2026-01-30 --part all
-    uv run python bench/bench_knapsack.py --warehouse W.duckdb --date 2026-01-30 \
+    uv run python bench/bench_knapsack.py --warehouse data/warehouse --date 2026-01-30 --part all
+    uv run python bench/bench_knapsack.py --warehouse data/warehouse --date 2026-01-30 \
         --part sites,agree --solvers bnb,highs --site 'VAN00[0-2]*,DEP001' --limit 30
+    uv run python bench/bench_knapsack.py --warehouse data/warehouse --date 2026-01-30 --sourcing
+    uv run python bench/bench_knapsack.py --warehouse data/warehouse --date 2026-01-30 \
+        --sourcing --strategies exact --gap 0
 """
 
 from __future__ import annotations
@@ -58,6 +72,7 @@ import numpy as np
 import polars as pl
 
 from solvers.knapsack import SiteCapacities, build_site_model, solve_sites
+from solvers.knapsack.group_exact import GAP_TOLERANCE
 from solvers.knapsack.site_model import plan_from_result, solve_model
 
 CAPACITIES = SiteCapacities(total=120.0, categories={"FIBRE": 50.0, "CUIVRE": 40.0})
@@ -247,7 +262,7 @@ def bench_batch(n_sites: int, n_pairs: int, need_share: float, workers: int) -> 
           f"{int((rel > 1e-7).sum())} {both.filter(rel > 1e-7)['site_id'].to_list()[:10]}")
 
 
-# ---- real sites: one partition of a DuckDB warehouse -------------------------------
+# ---- real sites: one partition of the warehouse folder -------------------------------
 
 WAREHOUSE_TABLES = {
     "urgency_classification": "urgence.urgency_classification",
@@ -255,25 +270,29 @@ WAREHOUSE_TABLES = {
     "articles": "raw.articles",
     "sites": "raw.sites",
     "site_capacities": "raw.site_capacities",
+    "stock_levels": "raw.stock_levels",
 }
 EXACT_STRATEGIES = ("criticite_hybride", "exact")
 REL_TOL, ABS_TOL = 1e-7, 1e-9
 
 
 def read_partition(path: str, day: str) -> dict[str, pl.DataFrame]:
-    """The knapsack asset's five inputs for one partition, read-only."""
-    import duckdb
+    """The knapsack asset's six inputs for one partition: the published files of the
+    warehouse folder, through the pipeline's own reader (no lock, nothing written)."""
+    # imported here: spawned pool workers re-import this script and should not pay for dagster
+    from orchestrator_assets.warehouse import Warehouse
 
-    con = duckdb.connect(path, read_only=True)
-    try:
-        return {
-            name: pl.from_arrow(
-                con.execute(f"SELECT * FROM {table} WHERE partition_date = DATE '{day}'").arrow()
-            )
-            for name, table in WAREHOUSE_TABLES.items()
-        }
-    finally:
-        con.close()
+    if not os.path.isdir(path):
+        raise SystemExit(f"{path} is not a warehouse folder (an old DuckDB file: run `reassort migrate` first)")
+    warehouse = Warehouse(path=path)
+    frames = {
+        name: warehouse.read(f"SELECT * FROM {table} WHERE partition_date = ?", [date.fromisoformat(day)])
+        for name, table in WAREHOUSE_TABLES.items()
+    }
+    empty = [WAREHOUSE_TABLES[name] for name, frame in frames.items() if frame.height == 0]
+    if empty:
+        raise SystemExit(f"partition {day} of {path}: no published rows in {', '.join(empty)}")
+    return frames
 
 
 def select_sites(site_ids: list[str], patterns: str | None, limit: int | None) -> list[str]:
@@ -295,6 +314,7 @@ class RealSites:
     n_partition_sites: int
     read_s: float
     prep_s: float
+    frames: dict[str, pl.DataFrame]  # the partition's input tables, as read
 
 
 def load_real_sites(path: str, day: str, patterns: str | None, limit: int | None) -> RealSites:
@@ -334,6 +354,7 @@ def load_real_sites(path: str, day: str, patterns: str | None, limit: int | None
         n_partition_sites=len(all_ids),
         read_s=read_s,
         prep_s=prep_s,
+        frames=frames,
     )
 
 
@@ -556,6 +577,93 @@ def bench_real_batch(real: RealSites, workers: int, time_limit_s: float, runs: d
         print(f"  vs the sites part's criticite_hybride/bnb solves: max |diff| {diff.max():.2e} "
               f"over {both.height} sites")
 
+# ---- sourcing (SPEC §5.2): the knapsack step of a real partition with sourcing on ----
+
+GROUP_STATUSES = ("OPTIMAL", "GAP_LIMIT_FEASIBLE", "TIME_LIMIT_FEASIBLE", "FALLBACK_GREEDY")
+
+
+def over_shipped(allocation: pl.DataFrame, parents: dict[str, str], supply: pl.DataFrame) -> tuple[int, int, int]:
+    """(pieces a plan ships from the depots, pieces beyond their supply, (depot, article)
+    pairs concerned): what a plan that ignores the depot's stock would ask of it."""
+    vans = allocation.filter(pl.col("site_id").is_in(list(parents)))
+    shipped = (
+        vans.with_columns(depot=pl.col("site_id").replace_strict(parents, return_dtype=pl.String))
+        .group_by("depot", "article_id").agg(q=pl.col("quantity").sum())
+        .join(supply, left_on=["depot", "article_id"], right_on=["site_id", "article_id"], how="left")
+        .with_columns(excess=(pl.col("q") - pl.col("supply").fill_null(0)).clip(lower_bound=0))
+    )
+    return int(shipped["q"].sum()), int(shipped["excess"].sum()), int((shipped["excess"] > 0).sum())
+
+
+def bench_sourcing(real: RealSites, strategies: list[str], workers: int, time_limit_s: float, gap: float) -> None:
+    """solve_sourced on the partition per strategy (what the knapsack asset runs with
+    knapsack.sourcing=true), then the per-site plan of the same vans as the peer."""
+    from solvers.knapsack.group_exact import warm_up as warm_up_groups
+    from solvers.knapsack.sourcing import solve_sourced, supply_from_stock, van_parents
+
+    t = time.perf_counter()
+    warm_up_groups()  # numba's cached kernels, once, so every strategy's time compares (the step pays it once)
+    print(f"group solver warm-up {time.perf_counter() - t:.2f} s (outside the timings)")
+    sites, articles, stock = real.frames["sites"], real.frames["articles"], real.frames["stock_levels"]
+    chosen = set(real.site_ids)
+    parents = {van: depot for van, depot in van_parents(sites).items() if van in chosen}
+    supply = supply_from_stock(
+        stock.select("site_id", "article_id", on_hand="quantity_on_hand").filter(
+            pl.col("site_id").is_in(sorted(set(parents.values())))
+        ),
+        articles,
+    )
+    vans_per_depot = Counter(parents.values())
+    van_pairs = real.pairs.filter(pl.col("site_id").is_in(list(parents)))
+    sizes = sorted(vans_per_depot.values())
+    print()
+    print(f"sourcing: {len(real.site_ids)} sites, {real.pairs.height:,} pairs; {len(vans_per_depot)} groups, "
+          f"vans per group min {sizes[0] if sizes else 0} / median {statistics.median(sizes) if sizes else 0:g} / "
+          f"max {sizes[-1] if sizes else 0} ({len(parents)} vans, {van_pairs.height:,} van pairs), "
+          f"{len(chosen) - len(parents)} sites supplied from outside; supply rows {supply.height:,} "
+          f"({int(supply['supply'].sum()):,} pieces); workers {workers}, time limit {time_limit_s:g} s a group, "
+          f"gap tolerance {gap:g}", flush=True)
+    for strategy in strategies:
+        load = os.getloadavg()[0]
+        cpu0, t = cpu_seconds(), time.perf_counter()
+        plan = solve_sourced(
+            real.pairs, real.capacities, parents, supply, strategy=strategy, solver="bnb",
+            time_limit_s=time_limit_s, gap_tolerance=gap, workers=workers,
+        )
+        wall, cpu = time.perf_counter() - t, cpu_seconds() - cpu0
+        g = plan.group_summary
+        statuses = Counter(g["status"].to_list())
+        gaps = [x for x in g["gap"].to_list() if x is not None and math.isfinite(x)]
+        ms = g["solve_ms"].to_numpy()
+        within = sum(1 for st, x in zip(g["status"].to_list(), g["gap"].to_list())
+                     if st == "OPTIMAL" or (x is not None and math.isfinite(x) and x <= 1e-3))
+        shipped = int(plan.depot_supply["shipped"].sum()) if plan.depot_supply.height else 0
+        _, sourced_excess, _ = over_shipped(plan.allocation, parents, supply)
+        outside = plan.site_summary.filter(~pl.col("site_id").is_in(list(parents)))
+        print(f"  {strategy}: wall {wall:.2f} s, cpu {cpu:.2f} s (incl. exited children), load average "
+              f"{load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        print(f"    groups {g.height}: " + ", ".join(f"{k} {statuses.get(k, 0)}" for k in GROUP_STATUSES)
+              + "".join(f", {k} {v}" for k, v in sorted(statuses.items()) if k not in GROUP_STATUSES)
+              + f"; optimal or within 0.1 % of the bound: {within} / {g.height}")
+        print(f"    gap: " + (f"mean {statistics.mean(gaps) * 100:.4f} %, max {max(gaps) * 100:.4f} % "
+                              f"({len(gaps)} groups with a bound)" if gaps else "n/a (no bound)")
+              + f"; per-group solve median {np.median(ms) / 1e3 if ms.size else 0:.2f} s, max "
+              f"{ms.max() / 1e3 if ms.size else 0:.2f} s, sum {ms.sum() / 1e3:.2f} s; build sum "
+              f"{g['build_ms'].sum() / 1e3:.2f} s")
+        print(f"    sites outside groups {outside.height}: {counts(outside['status'].to_list())}")
+        print(f"    depots ship {shipped:,} pieces (over supply: {sourced_excess}); "
+              f"value {g['objective'].sum():,.2f}, critical {g['critical_value'].sum():,.2f}; "
+              f"articles critical short {int(g['articles_short'].sum())}, scarce (coupled) "
+              f"{int(g['articles_scarce'].sum())}")
+        t = time.perf_counter()
+        per_site, per_summary = solve_sites(van_pairs, real.capacities, strategy, "bnb", time_limit_s, workers=1)
+        per_wall = time.perf_counter() - t
+        asked, excess, concerned = over_shipped(per_site, parents, supply)
+        print(f"    per-site plan of the same vans (supply ignored, {per_wall:.2f} s): would ship {asked:,} pieces, "
+              f"{excess:,} beyond supply on {concerned:,} (depot, article); value "
+              f"{per_summary['objective'].sum():,.2f} (the sourced plan keeps "
+              f"{g['objective'].sum() / max(per_summary['objective'].sum(), 1e-12) * 100:.2f} %)", flush=True)
+
 
 def parse_parts(text: str) -> set[str]:
     parts = {p.strip() for p in text.split(",") if p.strip()}
@@ -563,6 +671,14 @@ def parse_parts(text: str) -> set[str]:
     if bad or not parts:
         raise argparse.ArgumentTypeError(f"unknown part(s) {sorted(bad)}; choose from sites, agree, batch, all")
     return {"sites", "agree", "batch"} if "all" in parts else parts
+
+
+def parse_strategies(text: str) -> list[str]:
+    strategies = list(dict.fromkeys(s.strip() for s in text.split(",") if s.strip()))
+    bad = [s for s in strategies if s not in ("criticite_hybride", "exact", "greedy")]
+    if bad or not strategies:
+        raise argparse.ArgumentTypeError(f"unknown strategy(ies) {bad}; choose from criticite_hybride, exact, greedy")
+    return strategies
 
 
 def parse_solvers(text: str) -> list[str]:
@@ -577,9 +693,14 @@ def main_warehouse(args: argparse.Namespace) -> None:
     real = load_real_sites(args.warehouse, args.date, args.site, args.limit)
     print(f"warehouse {args.warehouse}, partition {args.date}: {real.n_partition_sites} sites with pairs, "
           f"{len(real.site_ids)} benchmarked, {real.pairs.height} pairs (read {real.read_s:.2f} s, "
-          f"knapsack_pairs + site_capacity_limits {real.prep_s:.2f} s); solvers {','.join(args.solvers)}, "
-          f"time limit {args.time_limit:g} s", flush=True)
+          f"knapsack_pairs + site_capacity_limits {real.prep_s:.2f} s); "
+          + ("" if args.sourcing else f"solvers {','.join(args.solvers)}, ")
+          + f"time limit {args.time_limit:g} s", flush=True)
     warm_up()
+    if args.sourcing:
+        bench_sourcing(real, args.strategies, args.workers or 1, args.time_limit, args.gap)
+        print(f"(cpu count {os.cpu_count()})")
+        return
     runs = None
     if args.part & {"sites", "agree"}:
         models, build_ms = build_models(real)
@@ -591,7 +712,7 @@ def main_warehouse(args: argparse.Namespace) -> None:
             report_agreement(real, runs, args.solvers)
         sys.stdout.flush()
     if "batch" in args.part:
-        bench_real_batch(real, args.workers, args.time_limit, runs)
+        bench_real_batch(real, args.workers or 2, args.time_limit, runs)
     print(f"(cpu count {os.cpu_count()})")
 
 
@@ -599,13 +720,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sites", type=int, default=1000)
     ap.add_argument("--pairs", type=int, default=300)
-    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--workers", type=int, default=None,
+                    help="pool size (default 2; with --sourcing 1, the pipeline's knapsack.workers)")
     ap.add_argument("--need-share", type=float, default=0.35,
                     help="share of pairs with a need (0.35: ~125 items per 300-pair site)")
     ap.add_argument("--part", type=parse_parts, default="all",
                     help="comma-separated: sites, agree, batch, or all (random sites: agree = sites, "
                     "whose summary holds the agreement figures)")
-    ap.add_argument("--warehouse", metavar="PATH", help="DuckDB warehouse: benchmark a real partition's sites")
+    ap.add_argument("--warehouse", metavar="PATH", help="warehouse folder (REASSORT_WAREHOUSE, default <data>/warehouse): benchmark a real partition's sites")
     ap.add_argument("--date", metavar="YYYY-MM-DD", help="the partition (with --warehouse)")
     ap.add_argument("--solvers", type=parse_solvers, default="bnb,highs,cbc",
                     help="with --warehouse: exact solvers to run, the first is the agreement reference "
@@ -615,7 +737,16 @@ def main() -> None:
                     help="with --warehouse: comma-separated site ids or fnmatch patterns (before --limit)")
     ap.add_argument("--time-limit", type=float, default=10.0,
                     help="with --warehouse: per-solve time limit, s (default 10, as the pipeline)")
+    ap.add_argument("--sourcing", action="store_true",
+                    help="with --warehouse: the knapsack step with SPEC §5.2 sourcing on (solve_sourced), "
+                    "per strategy, instead of the parts")
+    ap.add_argument("--strategies", type=parse_strategies, default="criticite_hybride,exact,greedy",
+                    help="with --sourcing: comma-separated strategies (default all three)")
+    ap.add_argument("--gap", type=float, default=GAP_TOLERANCE,
+                    help=f"with --sourcing: a group's gap tolerance (default {GAP_TOLERANCE:g}, knapsack.gap_tolerance)")
     args = ap.parse_args()
+    if args.sourcing and not args.warehouse:
+        ap.error("--sourcing needs --warehouse and --date")
     if args.warehouse:
         if not args.date:
             ap.error("--warehouse needs --date")
@@ -627,6 +758,7 @@ def main() -> None:
         return
     if args.date or args.limit is not None or args.site:
         ap.error("--date, --limit and --site apply to --warehouse only")
+    args.workers = args.workers or 2
     # random sites, as before: "agree" is part of the sites part's summary
     with_sites = bool(args.part & {"sites", "agree"})
     part = ("all" if with_sites else "batch") if "batch" in args.part else "sites"
