@@ -1,6 +1,7 @@
 """The `reassort` command, as a user types it."""
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 
 from data_generation.field_service import generate
+from orchestrator_assets import run_progress
 from orchestrator_assets.cli import main
 
 
@@ -70,8 +72,14 @@ def test_a_date_range_runs_every_partition(tiny_data, capsys):
     """--from/--to loads the inputs of the range in one run, then runs the modules (the daily
     job's assets only: kpi/monthly is monthly) partition by partition."""
     assert main(["run", "--from", "2026-01-03", "--to", "2026-01-04"]) == 0
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     assert "[1/2] 2026-01-03: ok" in out and "[2/2] 2026-01-04: ok" in out
+    # the range's inputs load with a progress bar and an ETA per input table, on stderr
+    for table in ("raw.movements", "raw.stock_levels", "raw.articles"):
+        assert f"{table}: day 0/2" in captured.err and f"{table}: day 2/2" in captured.err
+    assert "ETA" in captured.err and "day 2/2" not in out
+    assert run_progress.ENV not in os.environ  # the CLI turns the bars off again
     assert main(["query", "--format", "json", "SELECT DISTINCT CAST(partition_date AS VARCHAR) AS d "
                  "FROM knapsack.allocation ORDER BY d"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"d": "2026-01-03"}, {"d": "2026-01-04"}]
@@ -109,8 +117,9 @@ time.sleep(float(sys.argv[2]))
 
 def test_a_query_never_waits_for_a_publishing_writer(tiny_data, capsys):
     """A writer holds the partition's manifest lock: the query reads the manifest as it is."""
-    assert main(["run", "--date", "2026-01-04"]) == 0
-    capsys.readouterr()
+    from tests.orchestrator_assets.test_table_storage import rows, write_and_publish
+
+    write_and_publish(tiny_data / "warehouse", "2026-01-04", "published", rows(1))
     lock = tiny_data / "warehouse" / "_published" / "2026-01-04.lock"
     writer = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock), "20"], stdout=subprocess.PIPE, text=True)
     try:
