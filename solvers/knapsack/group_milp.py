@@ -15,6 +15,8 @@ a plan that fails the check is dropped, never returned.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Sequence
@@ -57,6 +59,23 @@ class LpOutcome:
     seconds: float
 
 
+def _silent_highs() -> highspy.Highs:
+    """A Highs with its log off. The first Highs of a process prints HiGHS's banner on the C
+    stdout before any option can be set; the banner would land in the middle of a
+    `reassort run`'s output, so stdout's file descriptor points at /dev/null meanwhile."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
 def meets(x: np.ndarray, rows: Sequence[AtLeast], tolerance: float = CHECK_TOLERANCE) -> bool:
     """Whether plan x meets every "at least" row (up to ``tolerance`` relative)."""
     xf = x.astype(np.float64)
@@ -94,8 +113,7 @@ def _highs(problem: KnapsackProblem, min_constraints: Sequence[AtLeast], integer
     lp.a_matrix_.value_ = value
     if integer:
         lp.integrality_ = [highspy.HighsVarType.kInteger] * n
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = _silent_highs()
     # one thread, as exact_pulp.py runs HiGHS: HiGHS keeps one scheduler per process and
     # refuses to run ("kError") a model whose thread count differs from the one it started
     # with, so a default here would break the per-site HiGHS solves that follow
