@@ -47,6 +47,23 @@ def enabled() -> bool:
     return os.environ.get(ENV) == "stderr"
 
 
+class _OneLinePerUpdate:
+    """A log file or a pipe cannot redraw a line: each update of the bar becomes a line of its
+    own instead of being glued to the previous one by a carriage return."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        lines = [line for line in text.replace("\r", "\n").split("\n") if line.strip()]
+        if lines:
+            self._stream.write("".join(f"{line}\n" for line in lines))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
 def days(items: Sequence[T], label: str) -> Iterable[T]:
     """`items` unchanged, or, when bars are on and there is more than one day, the same items
     counted as they are done (a day counts once the loop asks for the next one)."""
@@ -54,6 +71,8 @@ def days(items: Sequence[T], label: str) -> Iterable[T]:
         return items
     stream = sys.stderr
     interactive = getattr(stream, "isatty", lambda: False)()
+    if not interactive:
+        stream = _OneLinePerUpdate(stream)
     return tqdm(
         items,
         desc=label,
