@@ -291,6 +291,11 @@ def print_summary(dates: Sequence[date]) -> None:
             print(f"  {table:<40} {count:>12,}")
         if "validation.rejected_rows" in tables:
             print_rejections(con, dates)
+    from orchestrator_assets.defs.export.export_files import EXPORTS_FOLDER
+
+    exports = project_paths.data_dir() / EXPORTS_FOLDER / dates[-1].isoformat()
+    if (exports / "manifest.json").is_file():
+        print(f"\nFiles for the warehouse and the ERP (picking lists, purchase proposals): {exports}")
     print("\n" + UI_HINT)
 
 

@@ -53,6 +53,7 @@ def test_run_then_query_and_status(tiny_data, capsys):
     assert "history window: raw.movements 2026-01-01 .. 2026-01-03 (3 days) loading" in out
     assert "[1/1] 2026-01-04: ok" in out and "stock.stock_projection" in out and "reassort ui" in out
     assert "Rejected input rows: none" in out
+    assert "picking lists, purchase proposals" in out  # where the day's export files are
 
     assert main(["query", "--format", "json", "SELECT DISTINCT method FROM stock.consumption_forecast"]) == 0
     assert json.loads(capsys.readouterr().out) == [{"method": "tsb"}]
