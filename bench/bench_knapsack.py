@@ -645,7 +645,7 @@ def bench_sourcing(real: RealSites, strategies: list[str], workers: int, time_li
         print(f"    groups {g.height}: " + ", ".join(f"{k} {statuses.get(k, 0)}" for k in GROUP_STATUSES)
               + "".join(f", {k} {v}" for k, v in sorted(statuses.items()) if k not in GROUP_STATUSES)
               + f"; optimal or within 0.1 % of the bound: {within} / {g.height}")
-        print(f"    gap: " + (f"mean {statistics.mean(gaps) * 100:.4f} %, max {max(gaps) * 100:.4f} % "
+        print("    gap: " + (f"mean {statistics.mean(gaps) * 100:.4f} %, max {max(gaps) * 100:.4f} % "
                               f"({len(gaps)} groups with a bound)" if gaps else "n/a (no bound)")
               + f"; per-group solve median {np.median(ms) / 1e3 if ms.size else 0:.2f} s, max "
               f"{ms.max() / 1e3 if ms.size else 0:.2f} s, sum {ms.sum() / 1e3:.2f} s; build sum "

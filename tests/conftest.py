@@ -24,7 +24,7 @@ REFERENCE = {
 def handmade_extracts(day: date) -> dict[str, str]:
     d = day.isoformat()
     return {
-        "stock_levels": f"site_id,article_id,quantity_on_hand\nDEP1,A1,20\nDEP1,A2,8\nVAN1,A1,3\nVAN1,A2,1\n",
+        "stock_levels": "site_id,article_id,quantity_on_hand\nDEP1,A1,20\nDEP1,A2,8\nVAN1,A1,3\nVAN1,A2,1\n",
         "movements": (
             "date,site_id,article_id,technician_id,movement_type,quantity\n"
             f"{d},VAN1,A1,T1,CONSUMPTION,2\n{d},DEP1,A2,,CONSUMPTION,1\n{d},DEP1,A1,,RECEIPT,5\n"

@@ -135,7 +135,6 @@ def build_group_model(
     vans = tuple(site_model_from_terms(terms.slice(a, b - a), capacities[v]) for v, a, b in zip(van_ids, cuts[:-1], cuts[1:]))
     counts = np.array([m.problem.n_items for m in vans], dtype=np.int64)
     item_start = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    n = int(item_start[-1])
     item_van = np.repeat(np.arange(len(vans), dtype=np.int64), counts)
     item_row = np.concatenate([m.item_pair + a for m, a in zip(vans, cuts[:-1])]) if vans else np.zeros(0, np.int64)
     item_tier = np.concatenate([m.item_tier for m in vans]) if vans else np.zeros(0, np.int64)

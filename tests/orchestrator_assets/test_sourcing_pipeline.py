@@ -3,7 +3,6 @@
 from datetime import date
 
 import dagster as dg
-import polars as pl
 import pytest
 
 from data_generation.field_service import generate
