@@ -30,11 +30,18 @@ from solvers.knapsack.site_model import (
 )
 
 
+def critical_coverage(allocation: pl.DataFrame) -> float:
+    """Share of the minimum need (n_min lots) of CRITIQUE-level pairs that a plan covers
+    (high-tier lots sent to them / their n_min); 1.0 without such need. One plan or many
+    (a partition's allocation): the same sums."""
+    critical = allocation.filter(pl.col("level") == CRITICAL_LEVEL)
+    need = int(critical["n_min"].sum()) if critical.height else 0
+    return float(critical["lots_hi"].sum()) / need if need else 1.0
+
+
 def plan_metrics(a: pl.DataFrame) -> dict[str, float | None]:
     """value, volume, cost, critical_coverage, critical_value of one plan (its allocation rows)."""
     critical = a.filter(pl.col("level") == CRITICAL_LEVEL)
-    need = int(critical["n_min"].sum()) if critical.height else 0
-    covered = int(critical["lots_hi"].sum()) if critical.height else 0
     cost = (
         float((a["quantity"] * a["unit_cost"].cast(pl.Float64)).sum())
         if "unit_cost" in a.columns
@@ -44,7 +51,7 @@ def plan_metrics(a: pl.DataFrame) -> dict[str, float | None]:
         "value": float(a["value"].sum()),
         "volume": float(a["volume"].sum()),
         "cost": cost,
-        "critical_coverage": covered / need if need else 1.0,
+        "critical_coverage": critical_coverage(a),
         "critical_value": float(
             (critical["lots_hi"] * critical["v_hi"]).sum()
         ) if critical.height else 0.0,

@@ -17,11 +17,10 @@ from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
-from solvers.knapsack.alternatives import alternatives
+from solvers.knapsack.alternatives import alternatives, critical_coverage
 from solvers.knapsack.batch import category_use_frame
 from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 from solvers.knapsack.capacity_limits import site_capacity_limits
-from solvers.knapsack.site_model import CRITICAL_LEVEL
 
 GROUP = "knapsack"
 COMMON = module_asset_args(GROUP, "KNAPSACK", {"polars", "duckdb", "pulp"})
@@ -46,13 +45,6 @@ def knapsack_pairs(
         on="article_id",
         how="inner",
     )
-
-
-def critical_coverage(allocation: pl.DataFrame) -> float:
-    """Share of the minimum need (n_min lots) of CRITIQUE-level pairs that the plan covers."""
-    critical = allocation.filter(pl.col("level") == CRITICAL_LEVEL)
-    need = int(critical["n_min"].sum()) if critical.height else 0
-    return float(critical["lots_hi"].sum()) / need if need else 1.0
 
 
 def capacity_use(summary: pl.DataFrame, category_use: pl.DataFrame) -> dict[str, float]:

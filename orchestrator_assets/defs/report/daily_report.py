@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from orchestrator_assets.defs.knapsack.assets import critical_coverage
+from solvers.knapsack.alternatives import critical_coverage
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS
 from solvers.abc import ABC_CLASSES
 from solvers.urgency import LEVELS, URGENCY_CLASSES

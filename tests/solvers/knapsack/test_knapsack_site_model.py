@@ -281,3 +281,11 @@ def test_all_sites_of_a_partition_give_one_summary_row_each_in_or_out_of_a_pool(
 def test_a_site_without_capacities_is_refused(site_frame):
     with pytest.raises(KeyError, match="S1"):
         solve_sites(site_frame({"article_id": "A"}), {})
+
+
+def test_critical_coverage_counts_high_tier_lots_of_critique_pairs_against_their_minimum_need():
+    from solvers.knapsack.alternatives import critical_coverage
+
+    plan = pl.DataFrame({"level": ["CRITIQUE", "CRITIQUE", "URGENT"], "n_min": [4, 2, 9], "lots_hi": [3, 0, 9]})
+    assert critical_coverage(plan) == pytest.approx(3 / 6)
+    assert critical_coverage(plan.filter(pl.col("level") == "URGENT")) == 1.0  # no CRITIQUE need
