@@ -1,15 +1,23 @@
-"""The bounded multi-dimensional knapsack core and the site knapsack of SPEC §5.
+"""The bounded multi-dimensional knapsack core, the site knapsack of SPEC §5 and the depot
+groups of §5.2. README.md in this folder is the map (the exact path's cascade, statuses).
 
 Layers, bottom up:
 - problem: the MKP (CSR weights), the result, the statuses;
-- greedy / exact_pulp / lexicographic: the three solvers behind one result type,
-  and ``solve(problem, method=...)`` to pick one by name;
+- greedy / exact_pulp / lexicographic: the three solvers behind one result type, and
+  ``solve(problem, method=...)`` to pick one by name;
+- laminar_lp / core_dp / laminar_dp: the LP kernels, the exact core DP and the DP the
+  branch and bound falls back on;
 - site_model: SPEC §5 items, constraints, strategies and fallback for one site;
-- laminar_bnb: an exact branch and bound for that site structure, for both exact
-  strategies (solver "bnb"), with PuLP behind it when it runs out of nodes;
-- alternatives: every strategy's plan side by side;
-- batch: all sites of a partition, optionally over a process pool.
-No dagster import here: the assets call ``solve_site``.
+- laminar_bnb: the exact branch and bound for that site structure, for both exact
+  strategies (solver "bnb"), with the DPs and PuLP behind it;
+- alternatives: every strategy's plan side by side, and critical_coverage;
+- batch: all sites of a partition, optionally over a process pool; summary_frame and
+  category_use_frame (knapsack.site_summary / knapsack.category_use rows);
+- capacity_limits: a site's limits from raw.sites and raw.site_capacities (SPEC §2);
+- group_model / group_milp / group_exact / group_strategies / sourcing: SPEC §5.2, a
+  depot's vans as one problem under the depot's supply (``solve_sourced`` is what the
+  KNAPSACK asset calls).
+No dagster import here.
 """
 
 from solvers.knapsack.alternatives import SiteAlternatives, alternatives, plan_metrics
