@@ -3,8 +3,11 @@ records its parameters. One place, so the stock / urgence / knapsack assets read
 
 import dagster as dg
 
-from orchestrator_assets.run_parameters import CONFIG_TAG
 from orchestrator_assets.step_limits import RETRY_POLICY
+
+#: the tag naming an asset's parameter group (`--set <group>.<name>=…`); run_parameters.py
+#: reads it to route a parameter to its steps.
+CONFIG_TAG = "reassort/config"
 
 
 def module_asset_args(group: str, module: str, kinds: set[str], owner: str = "team:supply-chain") -> dict:

@@ -76,9 +76,9 @@ def run_partitions(
     """Materialise the daily job for each date, in order; returns the number of failed runs."""
     import dagster as dg
 
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import build_definitions, daily_job
     from orchestrator_assets.defs.stock.config import StockConfig
-    from orchestrator_assets.jobs import DAILY_JOB_NAME, daily_job, execution_config
+    from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
     from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
     from orchestrator_assets.run_parameters import run_config_for
 

@@ -76,4 +76,10 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     )
 
 
+def daily_job() -> dg.JobDefinition:
+    """The daily job, rebuilt from the environment: the reconstructable entry point the CLI
+    launches runs through (step processes rebuild the job from it)."""
+    return build_definitions().resolve_job_def(DAILY_JOB_NAME)
+
+
 defs = build_definitions()

@@ -1,22 +1,12 @@
-"""Job names and the reconstructable entry points the CLI launches runs through.
-
-A run launched by `reassort run` goes through Dagster's instance (DAGSTER_HOME), so it shows
-in the UI like any other, and its steps run in subprocesses (multiprocess executor), which
-rebuild the job from these module-level functions.
-"""
+"""Job names and the executor choice of a run: the names the wiring shares, kept below
+definitions.py so that nothing imports back up (the reconstructable entry point the CLI
+launches runs through, `daily_job`, lives beside `build_definitions`)."""
 
 from __future__ import annotations
 
-import dagster as dg
 
 DAILY_JOB_NAME = "reassort_daily"
 MONTHLY_JOB_NAME = "reassort_monthly"
-
-
-def daily_job() -> dg.JobDefinition:
-    from orchestrator_assets.definitions import build_definitions
-
-    return build_definitions().resolve_job_def(DAILY_JOB_NAME)
 
 
 def execution_config(executor: str) -> dict:

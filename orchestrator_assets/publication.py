@@ -30,6 +30,12 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from orchestrator_assets.manifests import (  # noqa: F401  (the read side, re-exported)
+    manifest_path,
+    published_files,
+    published_partitions,
+    read_manifest,
+)
 from orchestrator_assets.table_files import (
     PUBLISHED_DIR,
     RUNS_DIR,
@@ -38,6 +44,7 @@ from orchestrator_assets.table_files import (
     check_partition,
     exclusive_lock,
 )
+from orchestrator_assets.warehouse_catalog import ensure_catalog
 
 #: how long a file no manifest names is kept (a reader may have listed it; a long run may
 #: not be published yet). Six hours is far beyond any daily run (about a minute).
@@ -46,32 +53,6 @@ GRACE_S = 6 * 3600.0
 
 def _partition_lock(root: Path, key: str) -> contextlib.AbstractContextManager[None]:
     return exclusive_lock(root / PUBLISHED_DIR / f"{check_partition(key)}.lock")
-
-
-def manifest_path(root: Path, key: str) -> Path:
-    return root / PUBLISHED_DIR / f"{check_partition(key)}.json"
-
-
-#: parsed manifests by path, with the (inode, mtime, size) they were read at: a manifest is
-#: only ever replaced (new inode), so an unchanged stat means unchanged content.
-_PARSED: dict[Path, tuple[tuple[int, int, int], dict[str, dict[str, str]]]] = {}
-
-
-def read_manifest(root: Path, key: str) -> dict[str, dict[str, str]]:
-    """entry ('schema.table' or 'schema.table/unit') -> {run_id, file, published_at}."""
-    path = manifest_path(root, key)
-    try:
-        with open(path, "rb") as handle:  # one open: stat and content of the same file
-            info = os.fstat(handle.fileno())
-            stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
-            cached = _PARSED.get(path)
-            if cached is not None and cached[0] == stamp:
-                return dict(cached[1])
-            entries = json.loads(handle.read())["entries"]
-    except FileNotFoundError:
-        return {}
-    _PARSED[path] = (stamp, entries)
-    return dict(entries)
 
 
 def _write_manifest(root: Path, key: str, entries: dict[str, dict[str, str]]) -> None:
@@ -100,29 +81,9 @@ def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
                 entries[entry] = {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
             _write_manifest(root, key, entries)
         remove_unreferenced(root, key)
-    if by_partition:
-        # circular otherwise (the catalog lists tables from the manifests); one stat unless
-        # a table is new to the catalog
-        from orchestrator_assets.warehouse_catalog import ensure_catalog
-
+    if by_partition:  # one stat unless a table is new to the catalog
         ensure_catalog(root, {unit_file.table for chosen in by_partition.values() for unit_file in chosen.values()})
     return sorted(by_partition)
-
-
-def published_partitions(root: Path) -> list[str]:
-    folder = root / PUBLISHED_DIR
-    if not folder.is_dir():
-        return []
-    return sorted(name.removesuffix(".json") for name in os.listdir(folder) if name.endswith(".json") and not name.startswith("."))
-
-
-def published_files(root: Path) -> dict[str, list[tuple[str, str]]]:
-    """table -> [(partition key, relative file)] over every published partition."""
-    tables: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for key in published_partitions(root):
-        for entry, value in read_manifest(root, key).items():
-            tables[entry.split("/")[0]].append((key, value["file"]))
-    return dict(tables)
 
 
 def drop_entries(root: Path, key: str, tables: Iterable[str]) -> None:

@@ -19,13 +19,13 @@ from collections.abc import Iterable, Mapping
 import dagster as dg
 import pydantic
 
+from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
 from orchestrator_assets.defs.validation.config import ValidationConfig
 
-CONFIG_TAG = "reassort/config"
 
 PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import duckdb
 
-from orchestrator_assets.publication import published_files
+from orchestrator_assets.manifests import published_files
 from orchestrator_assets.table_files import NAME, PUBLISHED_DIR, TMP_PREFIX, check_table, exclusive_lock
 
 CATALOG_FILE = "catalog.duckdb"

@@ -7,8 +7,8 @@ import dagster as dg
 import pytest
 
 from data_generation.field_service import generate
-from orchestrator_assets.definitions import build_definitions
-from orchestrator_assets.jobs import daily_job, execution_config
+from orchestrator_assets.definitions import build_definitions, daily_job
+from orchestrator_assets.jobs import execution_config
 from orchestrator_assets.step_limits import time_limited
 from tests.orchestrator_assets.pipeline_runs import QUIET, published, query, run_partition
 from tests.orchestrator_assets.test_alerts import Receiver

@@ -22,7 +22,7 @@ from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.ingest.source_files import SourceFileError, read_as_text, source_path
 from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, ID_COLUMNS, TableContract
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.run_parameters import CONFIG_TAG
+from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.warehouse import Warehouse
 
 REJECTED_TABLE = "validation.rejected_rows"

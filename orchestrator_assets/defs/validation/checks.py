@@ -54,7 +54,7 @@ from orchestrator_assets.defs.validation.cross_checks import (
 )
 from orchestrator_assets.defs.validation.suites import CHECK_DESCRIPTIONS, TABLE_SUITES, TableSuite, validate_frame
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.run_parameters import CONFIG_TAG
+from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.warehouse import Warehouse
 
 CONFIG_GROUP = "validation"
