@@ -34,23 +34,13 @@ import time
 import numpy as np
 import polars as pl
 
-from solvers.knapsack import SiteCapacities, solve_sites
+from solvers.knapsack import solve_sites
 from solvers.knapsack.site_model import pair_terms
 from solvers.knapsack.sourcing import solve_groups
 
-CAPACITIES = SiteCapacities(total=120.0, categories={"FIBRE": 50.0, "CUIVRE": 40.0})
-CATEGORIES = np.array(["FIBRE", "CUIVRE", "OUTILLAGE", "CONSOMMABLE"])
-IMPORTANCES = np.array(["CRITIQUE", "IMPORTANT", "STANDARD"])
-LOT_SIZES = np.array([1, 1, 1, 1, 2, 5, 10, 20, 50])
-
-
-def level_of(u: np.ndarray, importance: np.ndarray) -> np.ndarray:
-    """Rough SPEC §4 levels from U (enough for realistic CRITIQUE shares)."""
-    ladder = np.array(["NORMAL", "SURVEILLANCE", "URGENT", "CRITIQUE"])
-    rank = np.select([u >= 0.8, u >= 0.5, u >= 0.2], [3, 2, 1], 0)
-    bump = (importance == "CRITIQUE") & (rank >= 1)
-    return ladder[np.minimum(rank + bump, 3)]
-
+# the synthetic sites' catalogue and levels, shared with the site benchmark (run as a script,
+# this folder is on sys.path)
+from bench_knapsack import CAPACITIES, CATEGORIES, IMPORTANCES, LOT_SIZES, level_of
 
 def random_group(
     rng: np.random.Generator, depot: str, n_vans: int, n_pairs: int, n_articles: int,

@@ -1,11 +1,8 @@
 """Alert webhook safety: secrets never logged, only http(s) URLs used, bounded time and ticks."""
 
-import json
 import logging
 import socket
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
 import pytest
@@ -13,47 +10,13 @@ import pytest
 from orchestrator_assets.defs.automation.alert_sensors import MAX_ALERTS_PER_TICK, build_alert_sensors
 from orchestrator_assets.defs.automation.webhook import WEBHOOK_ENV, post_alert, redact_url, webhook_url_problem
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS, CLASSIFICATION_KEY
+from tests.orchestrator_assets.webhook_receiver import Receiver
 
 SECRETS = ("s3cret", "t0ken", "T0KEN-PATH")
 
 
-class Recorder:
-    """An HTTP server on 127.0.0.1 that records each POST's path, headers and JSON body."""
-
-    def __init__(self, status: int = 200):
-        self.requests: list[dict] = []
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers["Content-Length"])
-                recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": json.loads(self.rfile.read(length))})
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "file:///etc/passwd")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_port
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def url(self, userinfo: str = "", path: str = "/hook", query: str = "") -> str:
-        return f"http://{userinfo}127.0.0.1:{self.port}{path}{query}"
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-def secret_url(recorder: Recorder) -> str:
-    return recorder.url("user:s3cret@", "/services/T0KEN-PATH", "?token=t0ken")
+def secret_url(recorder: Receiver) -> str:
+    return recorder.url_with("user:s3cret@", "/services/T0KEN-PATH", "?token=t0ken")
 
 
 @pytest.mark.parametrize(
@@ -71,20 +34,20 @@ def test_the_logged_url_hides_credentials_path_and_query(url, shown):
 
 def test_no_log_line_shows_the_credentials_or_the_token_when_the_post_succeeds():
     lines: list[str] = []
-    with Recorder() as recorder:
+    with Receiver() as recorder:
         assert post_alert({"event": "critique_a"}, url=secret_url(recorder), logger=lines.append)
     assert lines and not any(secret in line for line in lines for secret in SECRETS)
 
 
 def test_no_log_line_shows_the_credentials_or_the_token_when_the_post_fails():
     lines: list[str] = []
-    with Recorder(status=500) as recorder:
+    with Receiver(status=500) as recorder:
         assert not post_alert({"event": "run_failed"}, url=secret_url(recorder), first_delay_s=0.01, logger=lines.append)
     assert len(lines) == 3 and not any(secret in line for line in lines for secret in SECRETS)
 
 
 def test_credentials_in_the_url_are_sent_as_basic_auth_not_as_the_host_name():
-    with Recorder() as recorder:
+    with Receiver() as recorder:
         assert post_alert({"event": "x"}, url=secret_url(recorder))
     (request,) = recorder.requests
     assert request["headers"]["Authorization"] == "Basic dXNlcjpzM2NyZXQ="  # user:s3cret
@@ -93,8 +56,8 @@ def test_credentials_in_the_url_are_sent_as_basic_auth_not_as_the_host_name():
 
 def test_a_redirect_is_not_followed():
     lines: list[str] = []
-    with Recorder(status=302) as recorder:
-        assert not post_alert({"event": "x"}, url=recorder.url(), attempts=1, logger=lines.append)
+    with Receiver(status=302) as recorder:
+        assert not post_alert({"event": "x"}, url=recorder.url, attempts=1, logger=lines.append)
     assert len(recorder.requests) == 1 and "302" in lines[0]
 
 
@@ -164,8 +127,8 @@ def test_a_tick_posts_at_most_the_bounded_number_of_alerts_and_the_rest_go_next_
     instance = dg.DagsterInstance.ephemeral()
     _observe_critique_a(instance, MAX_ALERTS_PER_TICK + 3)
     sensor = _sensor("critique_a_alert")
-    with Recorder() as recorder:
-        monkeypatch.setenv(WEBHOOK_ENV, recorder.url())
+    with Receiver() as recorder:
+        monkeypatch.setenv(WEBHOOK_ENV, recorder.url)
         _, cursor = _tick(sensor, instance, None)
         assert len(recorder.requests) == MAX_ALERTS_PER_TICK
         _tick(sensor, instance, cursor)
@@ -177,8 +140,8 @@ def test_a_tick_stops_at_the_first_alert_the_webhook_does_not_take(monkeypatch):
     instance = dg.DagsterInstance.ephemeral()
     _observe_critique_a(instance, 3)
     sensor = _sensor("critique_a_alert")
-    with Recorder(status=503) as recorder:
-        monkeypatch.setenv(WEBHOOK_ENV, recorder.url())
+    with Receiver(status=503) as recorder:
+        monkeypatch.setenv(WEBHOOK_ENV, recorder.url)
         result, _ = _tick(sensor, instance, None)
     assert [request["body"]["partition"] for request in recorder.requests] == ["2026-01-01"] * 2  # its 2 attempts
     assert "the rest waits" in result.skip_message

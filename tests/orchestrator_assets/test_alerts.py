@@ -1,42 +1,10 @@
 """Webhook alerts against a small HTTP server on 127.0.0.1 started by the test."""
 
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 
 from orchestrator_assets.defs.automation.webhook import post_alert, run_url
-
-
-class Receiver:
-    """Collects the JSON bodies POSTed to it; answers `status`."""
-
-    def __init__(self, status: int = 200):
-        self.bodies: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
-                length = int(self.headers["Content-Length"])
-                receiver.bodies.append(json.loads(self.rfile.read(length)))
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+from tests.orchestrator_assets.webhook_receiver import Receiver
 
 
 def test_alert_is_posted_as_json():

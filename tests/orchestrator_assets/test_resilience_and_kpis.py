@@ -11,7 +11,7 @@ from orchestrator_assets.definitions import build_definitions, daily_job
 from orchestrator_assets.jobs import execution_config
 from orchestrator_assets.step_limits import time_limited
 from tests.orchestrator_assets.pipeline_runs import QUIET, published, query, run_partition
-from tests.orchestrator_assets.test_alerts import Receiver
+from tests.orchestrator_assets.webhook_receiver import Receiver
 
 IN_PROCESS = {**QUIET, **execution_config("in_process")}
 
