@@ -86,14 +86,6 @@ def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
     return sorted(by_partition)
 
 
-def drop_entries(root: Path, key: str, tables: Iterable[str]) -> None:
-    """Unpublish tables of one partition (the migration's undo, a scenario's removal)."""
-    names = set(tables)
-    with _partition_lock(root, key):
-        entries = {k: v for k, v in read_manifest(root, key).items() if k.split("/")[0] not in names}
-        _write_manifest(root, key, entries)
-
-
 def remove_unreferenced(root: Path, key: str, grace_s: float = GRACE_S) -> int:
     """Delete files of partition `key` that its manifest does not name, older than the grace."""
     referenced = {value["file"] for value in read_manifest(root, key).values()}

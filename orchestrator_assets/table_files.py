@@ -66,6 +66,13 @@ def check_run_id(run_id: str) -> str:
     return run_id
 
 
+def unit_name(*parts: object) -> str:
+    """A unit from values such as (asset, run_id): joined by "__", every other character
+    than a letter, digit or "_" made "_". The check history and its migration name the
+    same slice the same way."""
+    return re.sub(r"[^A-Za-z0-9_]", "_", "__".join(str(part) for part in parts))
+
+
 def check_unit(unit: str) -> str:
     if unit and not NAME.fullmatch(unit):
         raise StorageError(f"not a unit name: {unit!r}")
@@ -156,14 +163,3 @@ def run_files(root: Path, run_id: str) -> list[UnitFile]:
             except (ValueError, KeyError):  # a line cut by a kill: the file it named is not published
                 continue
     return files
-
-
-def table_partitions(root: Path, table: str) -> Iterator[str]:
-    """Partition keys that have a folder for this table (written by any run, published or not)."""
-    schema, name = check_table(table)
-    folder = root / schema / name
-    if not folder.is_dir():
-        return
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
-        if entry.is_dir() and entry.name.startswith("partition_date="):
-            yield entry.name.removeprefix("partition_date=")

@@ -27,9 +27,12 @@ from pydantic import PrivateAttr
 from orchestrator_assets.publication import publish
 from orchestrator_assets.step_limits import transient_errors_only_retried
 from orchestrator_assets.table_files import UnitFile, write_unit
-from orchestrator_assets.warehouse_views import known_tables, open_views, tables_named, visible_files
-
-LINEAGE_COLUMNS = ("partition_date", "run_id")
+from orchestrator_assets.warehouse_views import (
+    known_tables,
+    open_views,
+    tables_named,
+    visible_files,
+)
 
 
 def table_name(asset_key: dg.AssetKey) -> str:
@@ -128,11 +131,12 @@ class Warehouse(dg.ConfigurableResource):
             publish(self.root, unit_files)
         return written
 
-    def partition_file(self, table: str, key: str) -> Path | None:
-        """The file a reader of this run sees for one partition of a table (None: absent)."""
-        files = visible_files(self.root, self._overlay_runs, [key]).get(table, [])
-        plain = [file for file in files if "__" not in Path(file).name]
-        return self.root / plain[-1] if plain else None
+    def partition_files(self, table: str, keys: Sequence[str]) -> list[Path]:
+        """The files a reader of this run sees for these partitions of a table, in partition
+        order (a partition without a file has none): the manifests and the run's journals
+        are read once for all the keys, not once per key (a history window has 182)."""
+        files = visible_files(self.root, self._overlay_runs, keys).get(table, [])
+        return [self.root / file for file in files if "__" not in Path(file).name]
 
     def any_file(self, table: str) -> Path | None:
         files = visible_files(self.root, self._overlay_runs).get(table, [])
@@ -174,7 +178,7 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
     def _load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_name(context.asset_key)
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
-        files = [file for key in keys if (file := self.warehouse.partition_file(table, key)) is not None]
+        files = self.warehouse.partition_files(table, keys) if keys else []
         if not files:
             sample = self.warehouse.any_file(table)
             if sample is None:

@@ -9,7 +9,6 @@ read-only and left in place (delete it once the counts printed match).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -17,16 +16,18 @@ import duckdb
 import polars as pl
 
 from orchestrator_assets.publication import publish, read_manifest
-from orchestrator_assets.table_files import StorageError, UnitFile, check_table, write_unit
+from orchestrator_assets.table_files import (
+    StorageError,
+    UnitFile,
+    check_table,
+    unit_name,
+    write_unit,
+)
 
 #: the run id under which migrated files are written (each row keeps its own run_id column)
 MIGRATED_RUN = "migrated"
 #: journal tables: their partition is split in slices by these columns
 SLICES = {"validation.rejected_rows": ("source",), "validation.check_results": ("asset", "run_id")}
-
-
-def _unit(values: tuple) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", "_", "__".join(str(v) for v in values))
 
 
 def legacy_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -59,7 +60,7 @@ def migrate(legacy_file: Path, root: Path, progress: Callable[[str], None] = pri
                 day = keys[0]
                 if day is None:
                     continue
-                unit_file = UnitFile(table, day.isoformat(), MIGRATED_RUN, _unit(keys[1:]) if slice_columns else "")
+                unit_file = UnitFile(table, day.isoformat(), MIGRATED_RUN, unit_name(*keys[1:]) if slice_columns else "")
                 entry = read_manifest(root, unit_file.partition).get(unit_file.entry)
                 if entry and entry["run_id"] != MIGRATED_RUN:
                     continue  # a newer run published this slice already

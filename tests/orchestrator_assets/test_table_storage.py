@@ -223,3 +223,9 @@ def test_a_new_instance_monitors_runs_so_a_dead_worker_fails_its_run(tmp_path, m
     project_paths.dagster_home()
     with dg.DagsterInstance.get() as instance:
         assert instance.run_monitoring_enabled
+
+
+def test_the_check_history_and_its_migration_name_a_slice_alike():
+    from orchestrator_assets.table_files import check_unit, unit_name
+
+    assert unit_name("raw/articles", "0a1b-2c") == "raw_articles__0a1b_2c" == check_unit("raw_articles__0a1b_2c")

@@ -15,13 +15,13 @@ column of that name would have to be quoted in every query.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 import polars as pl
 
+from orchestrator_assets.table_files import unit_name
 from orchestrator_assets.warehouse import Warehouse
 
 CHECK_RESULTS_TABLE = "validation.check_results"
@@ -102,5 +102,4 @@ def append_check_results(
     dates = sorted(set(frame["partition_date"].to_list()))
     if not dates:
         return
-    unit = re.sub(r"[^A-Za-z0-9_]", "_", f"{asset}__{run_id}")
-    warehouse.write_partition(CHECK_RESULTS_TABLE, frame, dates, run_id, unit=unit, publish_now=True)
+    warehouse.write_partition(CHECK_RESULTS_TABLE, frame, dates, run_id, unit=unit_name(asset, run_id), publish_now=True)
