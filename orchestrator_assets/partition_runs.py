@@ -1,0 +1,253 @@
+"""The run engine behind `reassort run`, `demo` and `plan`: partitions through the daily job.
+
+Kept apart from cli.py (argparse, commands, their printing) so that other callers (bench/,
+tests) run partitions or single-run backfills the way the CLI does without importing the
+command line; the CLI imports this module, never the reverse. The progress lines printed
+here (one per partition or loaded range, the failing step's own message) are part of a
+run's behaviour, so they stay with the engine.
+
+The code location (definitions, defs, solvers: seconds to import) is imported inside the
+functions, as it was in the CLI, because cli.py imports this module at start-up and
+`reassort query`, `curve` or `--help` never need it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
+
+from orchestrator_assets import project_paths
+
+if TYPE_CHECKING:
+    import dagster as dg
+    from dagster._core.definitions.reconstruct import ReconstructableJob
+    from dagster._core.execution.plan.objects import StepFailureData
+
+
+def prepare_environment() -> None:
+    """Point Dagster at the project's instance: DagsterInstance.get() and `dagster dev` read DAGSTER_HOME."""
+    os.environ["DAGSTER_HOME"] = str(project_paths.dagster_home())
+
+
+def run_partitions(
+    dates: Sequence[date],
+    overrides: dict[str, dict[str, object]],
+    log_level: str = "WARNING",
+    fail_fast: bool = False,
+    executor: str = "in_process",
+) -> int:
+    """Materialise the daily job for each date, in order; returns the number of failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.definitions import build_definitions, daily_job
+    from orchestrator_assets.defs.stock.config import StockConfig
+    from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
+    from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
+    from orchestrator_assets.run_parameters import run_config_for
+
+    prepare_environment()
+    defs = build_definitions()
+    partitions = defs.resolve_job_def(DAILY_JOB_NAME).partitions_def
+    known = set(partitions.get_partition_keys())
+    missing = [d.isoformat() for d in dates if d.isoformat() not in known]
+    if missing:
+        keys = sorted(known)
+        span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
+        raise SystemExit(
+            f"reassort run: no daily partition for {', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}; partitions available: {span} "
+            f"(from the extract folders of {project_paths.data_dir()})"
+        )
+    run_config = run_config_for(overrides, [*(defs.assets or []), *(defs.asset_checks or [])])
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    run_config.update(execution_config(executor))
+    failures = 0
+    with dg.DagsterInstance.get() as instance:
+        for run_id in fail_orphaned_runs(instance):
+            print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
+        job = dg.reconstructable(daily_job)
+        history_days = int(overrides.get("stock", {}).get("history_days", StockConfig().history_days))
+        if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
+            return 1
+        started_all = time.perf_counter()
+        # A range: the raw tables of every day in one single-run backfill, then the modules
+        # per partition. If that load fails, every partition runs whole, so that the good
+        # days still go through and each bad day says why.
+        module_keys = None
+        if len(dates) > 1:
+            raw_keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "raw"]
+            if not ingest_range(instance, job, min(dates), max(dates), raw_keys, run_config, "inputs"):
+                graph = defs.resolve_asset_graph()
+                # the daily job's own assets only (kpi/monthly has monthly partitions)
+                module_keys = [
+                    key for key in graph.materializable_asset_keys
+                    if key.path[0] != "raw" and graph.get(key).partitions_def == partitions
+                ]
+        for index, day in enumerate(dates, start=1):
+            started = time.perf_counter()
+            print(f"[{index}/{len(dates)}] {day}: running ...", flush=True)
+            result = dg.execute_job(
+                job,
+                instance=instance,
+                run_config=run_config,
+                asset_selection=module_keys,
+                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli", **launch_tags()},
+            )
+            elapsed = time.perf_counter() - started
+            if result.success:
+                steps = len(result.get_step_success_events())
+                print(f"[{index}/{len(dates)}] {day}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
+            else:
+                failures += 1
+                print(f"[{index}/{len(dates)}] {day}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+                print_step_failures(result)
+                if fail_fast:
+                    break
+        print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
+    return failures
+
+
+def contiguous_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
+    """Days grouped into (first, last) runs of consecutive days: one single-run backfill each."""
+    spans: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if spans and day - spans[-1][1] == timedelta(days=1):
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return spans
+
+
+def preload_history_window(
+    instance: dg.DagsterInstance, job: ReconstructableJob, first_day: date, history_days: int, run_config: dict
+) -> int:
+    """Load the raw.movements partitions of the first day's history window that have an
+    extract folder but are not in the warehouse yet, so that a first `run --date D` gives the
+    same forecast as a full backfill (SPEC §3: only days without an extract count as zero).
+    One single-run backfill per contiguous range of days; returns the number of failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.defs.stock.history_window import MOVEMENTS_KEY, unloaded_days_with_extracts
+    from orchestrator_assets.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()))
+    window_end = first_day - timedelta(days=1)
+    missing = unloaded_days_with_extracts(
+        instance, warehouse, project_paths.data_dir(), window_end, max(history_days - 1, 1)
+    ) if history_days > 1 else []
+    if not missing:
+        return 0
+    selection = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians")] + [MOVEMENTS_KEY]
+    return sum(
+        ingest_range(instance, job, start, end, selection, run_config, "history window: raw.movements")
+        for start, end in contiguous_ranges(missing)
+    )
+
+
+def ingest_range(
+    instance: dg.DagsterInstance,
+    job: ReconstructableJob,
+    start: date,
+    end: date,
+    selection: Sequence[dg.AssetKey],
+    run_config: dict,
+    label: str,
+) -> int:
+    """Materialise raw assets for start..end in one run (single-run backfill); 1 if it failed."""
+    import dagster as dg
+
+    from orchestrator_assets.orphan_runs import launch_tags
+
+    started = time.perf_counter()
+    print(f"{label} {start} .. {end} ({(end - start).days + 1} days) loading ...", flush=True)
+    result = dg.execute_job(
+        job,
+        instance=instance,
+        run_config=run_config,
+        asset_selection=selection,
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            "reassort/launched_by": "cli-range",
+            **launch_tags(),
+        },
+    )
+    status = "ok" if result.success else "FAILED"
+    print(f"{label} {start} .. {end} {status} in {time.perf_counter() - started:.1f} s (run {result.run_id})", flush=True)
+    if not result.success:
+        print_step_failures(result)
+    return 0 if result.success else 1
+
+
+def step_failure_message(data: StepFailureData) -> str:
+    """The step's own error, not Dagster's wrapper around it.
+
+    A Failure says what it means in its description; otherwise the serialized error is a
+    chain ("Exceeded max_retries of 3" or "Error occurred while executing op ...") whose
+    cause is the exception the step raised: show that one, and how often it was retried."""
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    error = data.error
+    if error is None:
+        return "unknown error"
+    retried = ""
+    while error.cause is not None and (
+        error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested") or error.cls_name.startswith("Dagster")
+    ):
+        if error.message.startswith("Exceeded max_retries"):
+            retried = f" (after {error.message.split()[-1]} retries)"
+        error = error.cause
+    return error.message.strip() + retried
+
+
+def print_step_failures(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> None:
+    """Each failed step of a run and its own error, on stderr (the reason a run exits 1)."""
+    for event in result.get_step_failure_events():
+        message = step_failure_message(event.step_failure_data)
+        print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
+
+
+def describe_plan(workflow_name: str, day: date) -> str:
+    """What `reassort run` / the workflow's job would do for that day, without running anything."""
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.defs.automation.workflows import load_workflows, workflows_path
+    from orchestrator_assets.jobs import DAILY_JOB_NAME
+    from orchestrator_assets.run_parameters import PARAMETER_GROUPS
+
+    workflows = {workflow.name: workflow for workflow in load_workflows()}
+    if workflow_name == "daily":
+        job_name, overrides, lines = DAILY_JOB_NAME, {}, ["Workflow daily: the whole daily pipeline (reassort run)"]
+    elif workflow_name in workflows:
+        workflow = workflows[workflow_name]
+        job_name, overrides = workflow.job_name, workflow.overrides
+        lines = [f"Workflow {workflow.name}: {workflow.description or '(no description)'}"]
+        lines.append(f"  declared in {workflows_path()} line {workflow.line}; modules: {', '.join(workflow.modules)}")
+        if workflow.cron:
+            lines.append(f"  schedule: {workflow.cron} ({workflow.timezone}), each tick runs the day before")
+    else:
+        known = ", ".join(["daily", *sorted(workflows)])
+        raise SystemExit(f"reassort plan: no workflow {workflow_name!r}; known: {known}")
+    defs = build_definitions()
+    job = defs.resolve_job_def(job_name)
+    keys = set(job.asset_layer.executable_asset_keys)
+    if day.isoformat() not in set(job.partitions_def.get_partition_keys()):
+        lines.append(f"  WARNING: {day} is not a daily partition of the data folder {project_paths.data_dir()}")
+    lines.append(f"Job {job_name}, partition {day} (daily, Europe/Paris)")
+    lines.append("Steps, in order:")
+    ordered = [key for key in defs.resolve_asset_graph().toposorted_asset_keys if key in keys]
+    for index, key in enumerate(ordered, start=1):
+        lines.append(f"  {index:>2}. {key.to_user_string()}")
+    lines.append("Parameters (* = set by the workflow):")
+    groups = {key.path[0] if key.path[0] != "raw" else "ingest" for key in ordered}
+    for group, config in PARAMETER_GROUPS.items():
+        if group not in groups:
+            continue
+        for name, info in config.model_fields.items():
+            value = overrides.get(group, {}).get(name, info.default if info.default_factory is None else info.default_factory())
+            mark = "*" if name in overrides.get(group, {}) else " "
+            lines.append(f"  {mark} {group}.{name} = {value!r}")
+    return "\n".join(lines)
