@@ -22,7 +22,7 @@ import pytest
 
 from data_generation.field_service import generate
 from orchestrator_assets.definitions import build_definitions
-from orchestrator_assets.defs.validation.checks import CROSS_CHECKS
+from orchestrator_assets.defs.validation.check_registry import CROSS_CHECKS
 from orchestrator_assets.defs.validation.suites import TABLE_SUITES
 from orchestrator_assets.jobs import DAILY_JOB_NAME
 from orchestrator_assets.partitions import daily_partitions

@@ -1,8 +1,8 @@
 """Checks that compare tables or partitions, in Polars (a GX suite sees one table at a time).
 
 Each function takes plain frames and returns the failing rows (or the numbers a soft check
-compares), so it is tested on hand-made frames; checks.py reads the frames and turns the
-result into a CheckOutcome.
+compares), so it is tested on hand-made frames; its adapter in check_registry.py (CROSS_CHECKS)
+reads the frames and turns the result into a CheckOutcome.
 
 The capacity check re-derives SPEC §2's default capacities and SPEC §5's constraints here,
 on purpose, instead of calling solvers.knapsack: a check that shared the solver's code

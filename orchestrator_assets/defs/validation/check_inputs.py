@@ -1,0 +1,52 @@
+"""What a table's checks see on one day: its rows, the other tables of that day, the thresholds.
+
+`read_partitions` is the one read of a checked table's partitions: checks.py reads the
+checked table with it, and a cross-table check reads the tables it compares with through
+`CheckInputs.table`, once per (table, day) however many checks of the table use them.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+import dagster as dg
+import polars as pl
+
+from orchestrator_assets.defs.validation.config import ValidationConfig
+from orchestrator_assets.warehouse import Warehouse
+
+
+def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
+    """The rows of `table` for each of `dates` (an empty frame for a date without rows),
+    without the lineage columns."""
+    if not warehouse.table_exists(table):
+        raise dg.Failure(f"Table {table} does not exist yet: materialise {table.replace('.', '/')} first.")
+    schema, name = table.split(".")
+    rows = warehouse.read(
+        f'SELECT * EXCLUDE (run_id) FROM "{schema}"."{name}" WHERE partition_date IN (SELECT UNNEST(?::DATE[]))',
+        [list(dates)],
+    )
+    empty = rows.clear().drop("partition_date")
+    by_date = {
+        key[0]: frame.drop("partition_date")
+        for key, frame in rows.partition_by("partition_date", as_dict=True, maintain_order=True).items()
+    }
+    return {day: by_date.get(day, empty) for day in dates}
+
+
+@dataclass
+class CheckInputs:
+    """What a cross-table check sees: its table's rows for one day, the other tables of the
+    same day (read on demand, once), the run's thresholds."""
+
+    warehouse: Warehouse
+    partition_date: date
+    frame: pl.DataFrame
+    config: ValidationConfig
+    _tables: dict[tuple[str, date], pl.DataFrame] = field(default_factory=dict)
+
+    def table(self, name: str, day: date | None = None) -> pl.DataFrame:
+        day = day or self.partition_date
+        if (name, day) not in self._tables:
+            self._tables[(name, day)] = read_partitions(self.warehouse, name, [day])[day]
+        return self._tables[(name, day)]
