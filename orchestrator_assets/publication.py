@@ -42,6 +42,7 @@ from orchestrator_assets.table_files import (
     TMP_PREFIX,
     UnitFile,
     check_partition,
+    ensure_layout_marker,
     exclusive_lock,
 )
 from orchestrator_assets.warehouse_catalog import ensure_catalog
@@ -81,7 +82,8 @@ def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
                 entries[entry] = {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
             _write_manifest(root, key, entries)
         remove_unreferenced(root, key)
-    if by_partition:  # one stat unless a table is new to the catalog
+    if by_partition:  # one stat each unless the marker is missing or a table is new to the catalog
+        ensure_layout_marker(root)
         ensure_catalog(root, {unit_file.table for chosen in by_partition.values() for unit_file in chosen.values()})
     return sorted(by_partition)
 

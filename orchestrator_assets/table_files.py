@@ -5,6 +5,7 @@ Layout under the warehouse folder (REASSORT_WAREHOUSE, default <data>/warehouse)
     <schema>/<table>/partition_date=<key>/<run_id>[__<unit>].parquet   the rows one run wrote
     _published/<key>.json                                              which file readers see
     _runs/<run_id>.jsonl                                               what one run wrote
+    _layout.json                                                       {"layout_version": 1}
 
 A file is written under a temporary name in its final folder, flushed, then renamed into
 place (`os.replace`, atomic on POSIX), so a reader or a killed writer never leaves half a
@@ -40,6 +41,11 @@ PARTITION_KEY = re.compile(r"\d{4}-\d{2}-\d{2}")
 PUBLISHED_DIR = "_published"
 RUNS_DIR = "_runs"
 TMP_PREFIX = ".tmp-"
+#: the version of this layout; `_layout.json` records it at the first publication, so that
+#: `reassort health` can tell a warehouse of another layout (a newer Réassort, or the single
+#: DuckDB file of earlier versions, layout 0: `reassort migrate`) from a readable one.
+LAYOUT_VERSION = 1
+LAYOUT_FILE = "_layout.json"
 
 
 class StorageError(ValueError):
@@ -163,3 +169,30 @@ def run_files(root: Path, run_id: str) -> list[UnitFile]:
             except (ValueError, KeyError):  # a line cut by a kill: the file it named is not published
                 continue
     return files
+
+
+def ensure_layout_marker(root: Path) -> None:
+    """Write `_layout.json` unless it is there (one stat per call); atomic like every file here."""
+    marker = root / LAYOUT_FILE
+    if marker.exists():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    temporary = root / f"{TMP_PREFIX}{uuid.uuid4().hex}.json"
+    temporary.write_text(json.dumps({"layout_version": LAYOUT_VERSION}) + "\n")
+    os.replace(temporary, marker)
+
+
+def layout_version(root: Path) -> tuple[int | None, str]:
+    """The warehouse's layout version and where it comes from: ("marker") the `_layout.json`
+    file, ("derived") a `_published` folder without marker (warehouses published before the
+    marker existed are layout 1), or (None, "none") nothing published yet. A marker that
+    cannot be parsed raises ValueError."""
+    marker = root / LAYOUT_FILE
+    if marker.exists():
+        try:
+            return int(json.loads(marker.read_text())["layout_version"]), "marker"
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{marker}: not a layout marker ({error})") from error
+    if (root / PUBLISHED_DIR).is_dir():
+        return LAYOUT_VERSION, "derived"
+    return None, "none"
