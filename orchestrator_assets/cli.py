@@ -1,4 +1,4 @@
-"""The `reassort` command: generate data, run partitions through Dagster, query, status, UI.
+"""The `reassort` command: generate data, run partitions through Dagster, query, status, UI, metrics, health.
 
 Runs go through the Dagster instance in DAGSTER_HOME (the same one `reassort ui` shows), with
 the executor chosen by --executor; the CLI prints one progress line per partition and the
@@ -371,6 +371,27 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
+# ---------------------------------------------------------------- metrics, health
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from orchestrator_assets.health_checks import project_instance
+    from orchestrator_assets.metrics_server import serve
+
+    with project_instance() as (instance, error):
+        if instance is None:
+            print(f"reassort metrics: cannot open the Dagster instance: {error}", file=sys.stderr)
+            return 1
+        serve(instance, project_paths.warehouse_path(), project_paths.data_dir(), args.host, args.port)
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from orchestrator_assets.health_checks import project_health
+
+    report = project_health()
+    print(report.to_json() if args.format == "json" else report.to_text())
+    return 0 if report.ok else 1
+
+
 # ---------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate a sample data set (unless one is there) and run its last days end to end."""
@@ -468,6 +489,15 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=cmd_ui)
+
+    metrics = commands.add_parser("metrics", help="serve Prometheus metrics (/metrics) and the health report (/health)")
+    metrics.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; another exposes the figures unauthenticated)")
+    metrics.add_argument("--port", type=int, default=9464)
+    metrics.set_defaults(handler=cmd_metrics)
+
+    health = commands.add_parser("health", help="check warehouse, Dagster instance, daemon, partition freshness and disk (exit 1 if unhealthy)")
+    health.add_argument("--format", choices=["text", "json"], default="text")
+    health.set_defaults(handler=cmd_health)
 
     demo = commands.add_parser("demo", help="generate sample data and run the pipeline on it, end to end")
     demo.add_argument("--profile", default="small", choices=["tiny", "small", "large", "xl"])
