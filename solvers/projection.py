@@ -28,6 +28,7 @@ from solvers.grouped_arrays import (
     index_pairs,
     kernel_array,
 )
+from solvers.horizon import DEFAULT_HORIZON_DAYS
 from solvers.planned_demand import PlannedDemand
 
 PAIR_COLUMNS = ("site_id", "article_id", "on_hand", "stock_min", "lead_time_days", "rate")
@@ -226,7 +227,7 @@ def project_stock(
     pairs: pl.DataFrame,
     planned: PlannedDemand,
     receipts: pl.DataFrame,
-    horizon_days: int = 30,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> pl.DataFrame:
     """stock_projection of SPEC §3, one row per pair, sorted by site_id, article_id.
 
@@ -269,7 +270,7 @@ def projection_series(
     pairs: pl.DataFrame,
     planned: PlannedDemand,
     receipts: pl.DataFrame,
-    horizon_days: int = 30,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     subset: pl.DataFrame | None = None,
     by_article: bool = False,
 ) -> pl.DataFrame:

@@ -12,6 +12,8 @@ from datetime import date
 
 import polars as pl
 
+from solvers.horizon import DEFAULT_HORIZON_DAYS
+
 RECEIPTS_SCHEMA = {
     "site_id": pl.String,
     "article_id": pl.String,
@@ -21,7 +23,7 @@ RECEIPTS_SCHEMA = {
 
 
 def receipts(
-    purchase_orders: pl.DataFrame, partition_date: date, horizon_days: int = 30
+    purchase_orders: pl.DataFrame, partition_date: date, horizon_days: int = DEFAULT_HORIZON_DAYS
 ) -> pl.DataFrame:
     """receipts(a, s, d) for d = 1..H: ``site_id, article_id, d, quantity`` (summed
     quantity_open of the orders arriving that day), sorted by site_id, article_id, d."""

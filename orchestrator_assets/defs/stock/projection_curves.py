@@ -12,6 +12,7 @@ from datetime import date
 import polars as pl
 
 from orchestrator_assets.warehouse import Warehouse
+from solvers.horizon import DEFAULT_HORIZON_DAYS
 from solvers.planned_demand import planned_demand
 from solvers.projection import projection_series
 from solvers.receipts import receipts
@@ -55,7 +56,8 @@ def curves_from_inputs(
 
 
 def projection_curve(
-    warehouse: Warehouse, day: date, article_id: str, site_id: str | None = None, horizon_days: int = 30
+    warehouse: Warehouse, day: date, article_id: str, site_id: str | None = None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> pl.DataFrame:
     """(site_id, article_id, d, date, stock) for one pair, or (article_id, d, date, stock) summed
     over the sites of the article when site_id is None. Raises LookupError when the partition
