@@ -11,6 +11,9 @@ exists it replaces the statistical rate in the projection (see
 - ``plan_end``: the last planned day, in days after D, over all counted rows of all
   sites (one horizon for the whole plan, as the planning system publishes it).
 
+:func:`plan_extent` gives these two alone, for a step that reports where the plan applies
+without projecting (the consumption forecast).
+
 Counted rows are those of known, active technicians; rows of inactive technicians are
 ignored, not rejected (SPEC §3).
 """
@@ -50,6 +53,64 @@ class PlannedDemand:
         return cls(pl.DataFrame(schema=PLANNED_SCHEMA), None, frozenset())
 
 
+@dataclass(frozen=True)
+class PlanExtent:
+    """Where and until when D's plan replaces the rate, without the planned quantities.
+
+    ``plan_end`` and ``planned_sites`` as in :class:`PlannedDemand`. The consumption
+    forecast reports only these (its ``planned_days``); the quantities are the
+    projection's, so the forecast step does not compute them (docs/decisions.md,
+    "Plan").
+    """
+
+    plan_end: int | None
+    planned_sites: frozenset[str]
+
+
+def _counted_rows(
+    planned_interventions: pl.DataFrame, technicians: pl.DataFrame, partition_date: date
+) -> pl.DataFrame:
+    """D's plan rows of known active technicians, with the technician's site, efficiency
+    and d = days after D. A date on or before D means the input was not validated: raises."""
+    counted = (
+        planned_interventions.lazy()
+        .select("date", "technician_id", "intervention_type", "count")
+        .join(
+            technicians.lazy()
+            .filter(pl.col("active"))
+            .select("technician_id", "site_id", "efficiency_factor"),
+            on="technician_id",
+            how="inner",
+        )
+        .with_columns(d=(pl.col("date") - pl.lit(partition_date)).dt.total_days())
+        .collect()
+    )
+    early = counted.filter(pl.col("d") < 1)
+    if early.height:
+        raise ValueError(
+            "planned_interventions dates must be after the partition date "
+            f"{partition_date} (SPEC §2), e.g. {early.row(0, named=True)}"
+        )
+    return counted
+
+
+def _extent(counted: pl.DataFrame) -> PlanExtent:
+    if counted.height == 0:
+        return PlanExtent(None, frozenset())
+    return PlanExtent(
+        plan_end=int(counted.get_column("d").max()),
+        planned_sites=frozenset(counted.get_column("site_id").unique().to_list()),
+    )
+
+
+def plan_extent(
+    planned_interventions: pl.DataFrame, technicians: pl.DataFrame, partition_date: date
+) -> PlanExtent:
+    """plan_end and planned sites of D's plan (SPEC §3), the same as :func:`planned_demand`
+    reports, from the counted rows alone (no BOM, no per-day sums)."""
+    return _extent(_counted_rows(planned_interventions, technicians, partition_date))
+
+
 def planned_demand(
     planned_interventions: pl.DataFrame,
     technicians: pl.DataFrame,
@@ -65,27 +126,9 @@ def planned_demand(
     ``plan_end`` and ``planned_sites``. Plan dates must be after D (SPEC §2); an
     earlier date means the input was not validated, so it raises.
     """
-    counted = (
-        planned_interventions.lazy()
-        .select("date", "technician_id", "intervention_type", "count")
-        .join(
-            technicians.lazy()
-            .filter(pl.col("active"))
-            .select("technician_id", "site_id", "efficiency_factor"),
-            on="technician_id",
-            how="inner",
-        )
-        .with_columns(d=(pl.col("date") - pl.lit(partition_date)).dt.total_days())
-        .collect()
-    )
+    counted = _counted_rows(planned_interventions, technicians, partition_date)
     if counted.height == 0:
         return PlannedDemand.empty()
-    early = counted.filter(pl.col("d") < 1)
-    if early.height:
-        raise ValueError(
-            "planned_interventions dates must be after the partition date "
-            f"{partition_date} (SPEC §2), e.g. {early.row(0, named=True)}"
-        )
 
     quantities = (
         counted.lazy()
@@ -113,8 +156,5 @@ def planned_demand(
         .sort("site_id", "article_id", "d")
         .collect()
     )
-    return PlannedDemand(
-        quantities=quantities,
-        plan_end=int(counted.get_column("d").max()),
-        planned_sites=frozenset(counted.get_column("site_id").unique().to_list()),
-    )
+    extent = _extent(counted)
+    return PlannedDemand(quantities=quantities, plan_end=extent.plan_end, planned_sites=extent.planned_sites)

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import polars as pl
 import pytest
 
-from solvers.planned_demand import PlannedDemand, planned_demand
+from solvers.planned_demand import PlannedDemand, plan_extent, planned_demand
 
 D = date(2024, 6, 30)
 
@@ -151,3 +151,27 @@ def test_planned_quantities_are_the_same_to_the_last_bit_on_every_run():
     first = _planned(plan, technicians, bom, day).quantities
     for _ in range(10):
         assert _planned(plan.sample(fraction=1.0, shuffle=True, seed=_), technicians, bom, day).quantities.equals(first)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        (),
+        ((9, "T9", "RACCO", 5), (2, "T3", "RACCO", 1)),  # inactive technician ignored
+        ((3, "GHOST", "RACCO", 5),),  # unknown technician ignored
+        ((4, "T3", "RACCO", 0),),  # count 0 plans the van
+        ((5, "T3", "AUDIT", 2), (3, "T1", "RACCO", 1)),  # a type without BOM still counts
+        ((3, "T1", "RACCO", 1), (12, "T3", "DEPANNAGE", 1), (1, "T2", "RACCO", 2)),
+    ],
+)
+def test_plan_extent_is_the_extent_planned_demand_reports(rows):
+    # the forecast's planned_days come from plan_extent, the projection's demand from
+    # planned_demand: both must see the same plan_end and planned sites
+    extent = plan_extent(plan(*rows), TECHNICIANS, D)
+    full = planned_demand(plan(*rows), TECHNICIANS, BOM, D)
+    assert (extent.plan_end, extent.planned_sites) == (full.plan_end, full.planned_sites)
+
+
+def test_plan_extent_refuses_a_plan_dated_on_or_before_d():
+    with pytest.raises(ValueError, match="after the partition date"):
+        plan_extent(plan((0, "T1", "RACCO", 1)), TECHNICIANS, D)
