@@ -55,8 +55,55 @@ def files_table(manifest: dict) -> pl.DataFrame:
     )
 
 
+def erp_files_asset(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    input_files: InputFiles,
+    allocation: pl.DataFrame,
+    articles: pl.DataFrame,
+) -> dg.MaterializeResult:
+    """Write the day's export folder from the allocation this run reads, unless the gate refuses
+    the partition (a failed blocking check); a refusal or a write error fails without retry."""
+    partition_date = date.fromisoformat(context.partition_key)
+    run_id = allocation_run(warehouse, partition_date)
+    try:
+        check_gate(warehouse, partition_date, run_id)
+    except ExportRefused as refusal:
+        raise dg.Failure(description=f"export refused: {refusal}", allow_retries=False) from None
+    plan = ExportPlan(partition_date, run_id, strategy_of(allocation))
+    picking = picking_lists(allocation, articles)
+    purchases = purchase_proposals(allocation, articles, partition_date)
+    path = export_dir(input_files.path, partition_date).resolve()
+    try:
+        manifest = write_export(path, plan, picking, purchases, datetime.now(ZoneInfo(TIMEZONE)))
+    except ExportError as error:
+        raise dg.Failure(description=f"export not written: {error}", allow_retries=False) from None
+    totals = manifest["totals"]
+    context.log.info(
+        f"export {partition_date}: {totals['picking']['files']} picking lists, "
+        f"{totals['purchase']['files']} purchase proposals in {path}"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "folder": dg.MetadataValue.path(str(path)),
+            "allocation_run_id": run_id,
+            "strategy": plan.strategy,
+            "picking_lists": totals["picking"]["files"],
+            "picking_rows": totals["picking"]["rows"],
+            "picked_quantity": totals["picking"]["quantity"],
+            "picked_volume": totals["picking"]["volume"],
+            "purchase_proposals": totals["purchase"]["files"],
+            "purchase_rows": totals["purchase"]["rows"],
+            "purchase_quantity": totals["purchase"]["quantity"],
+            "purchase_amount": totals["purchase"]["amount"],
+            "files": dg.MetadataValue.md(markdown_table(files_table(manifest))),
+        }
+    )
+
+
 def build_export_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(
+    """export/erp_files over `partitions_def`: `erp_files_asset` under its decorator."""
+    decorator = dg.asset(
         key=EXPORT_KEY,
         partitions_def=partitions_def,
         ins={"allocation": upstream("knapsack", "allocation"), "articles": raw_input("articles")},
@@ -65,48 +112,4 @@ def build_export_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         "outside, manifest.json (docs/export.md). Not written when a blocking check of the day failed.",
         **ARGS,
     )
-    @time_limited
-    def erp_files(
-        context: dg.AssetExecutionContext,
-        warehouse: Warehouse,
-        input_files: InputFiles,
-        allocation: pl.DataFrame,
-        articles: pl.DataFrame,
-    ) -> dg.MaterializeResult:
-        partition_date = date.fromisoformat(context.partition_key)
-        run_id = allocation_run(warehouse, partition_date)
-        try:
-            check_gate(warehouse, partition_date, run_id)
-        except ExportRefused as refusal:
-            raise dg.Failure(description=f"export refused: {refusal}", allow_retries=False) from None
-        plan = ExportPlan(partition_date, run_id, strategy_of(allocation))
-        picking = picking_lists(allocation, articles)
-        purchases = purchase_proposals(allocation, articles, partition_date)
-        path = export_dir(input_files.path, partition_date).resolve()
-        try:
-            manifest = write_export(path, plan, picking, purchases, datetime.now(ZoneInfo(TIMEZONE)))
-        except ExportError as error:
-            raise dg.Failure(description=f"export not written: {error}", allow_retries=False) from None
-        totals = manifest["totals"]
-        context.log.info(
-            f"export {partition_date}: {totals['picking']['files']} picking lists, "
-            f"{totals['purchase']['files']} purchase proposals in {path}"
-        )
-        return dg.MaterializeResult(
-            metadata={
-                "folder": dg.MetadataValue.path(str(path)),
-                "allocation_run_id": run_id,
-                "strategy": plan.strategy,
-                "picking_lists": totals["picking"]["files"],
-                "picking_rows": totals["picking"]["rows"],
-                "picked_quantity": totals["picking"]["quantity"],
-                "picked_volume": totals["picking"]["volume"],
-                "purchase_proposals": totals["purchase"]["files"],
-                "purchase_rows": totals["purchase"]["rows"],
-                "purchase_quantity": totals["purchase"]["quantity"],
-                "purchase_amount": totals["purchase"]["amount"],
-                "files": dg.MetadataValue.md(markdown_table(files_table(manifest))),
-            }
-        )
-
-    return [erp_files]
+    return [decorator(time_limited(erp_files_asset))]

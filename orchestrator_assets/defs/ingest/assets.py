@@ -105,6 +105,73 @@ def no_accepted_row_message(result: ValidationResult, file: str, stem: str) -> s
     return f"{file}: none of its {result.rows_read} rows is valid ({rules}); {stem} cannot be empty"
 
 
+def ingest_table(
+    contract: TableContract,
+    context: dg.AssetExecutionContext,
+    config: IngestConfig,
+    input_files: InputFiles,
+    warehouse: Warehouse,
+) -> dg.Output[pl.DataFrame]:
+    """raw.<stem> of every partition of the run (a date range loads in one run): each day's
+    rejected rows are published at once, so a day over the share limit fails with them visible."""
+    started = time.perf_counter()
+    days = [date.fromisoformat(key) for key in context.partition_keys]
+    accepted: list[pl.DataFrame] = []
+    totals = {"rows_read": 0, "rows_rejected": 0}
+    by_rule: dict[str, int] = {}
+    samples: list[pl.DataFrame] = []
+    for index, partition_date in enumerate(run_progress.days(days, f"raw.{contract.stem}"), start=1):
+        result, file = load_validated(
+            contract, input_files.path, partition_date, known_ids(warehouse, contract, partition_date)
+        )
+        warehouse.write_partition(
+            REJECTED_TABLE,
+            rejected_rows_frame(result, contract, file),
+            [partition_date],
+            context.run_id,
+            unit=contract.stem,
+            # visible even if the run fails: the user must see why rows were refused
+            publish_now=True,
+        )
+        context.log.info(
+            f"{contract.stem} {partition_date} ({index}/{len(days)}): {result.rows_read} rows read, "
+            f"{len(result.accepted)} accepted, {len(result.rejected)} rejected, "
+            f"{time.perf_counter() - started:.2f} s elapsed"
+        )
+        if result.rejected_share > config.max_rejected_share:
+            raise dg.Failure(
+                description=failure_message(result, file, config.max_rejected_share),
+                allow_retries=False,
+                metadata={"partition": str(partition_date), "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule())},
+            )
+        if result.accepted.is_empty() and not contract.may_be_empty:
+            raise dg.Failure(description=no_accepted_row_message(result, file, contract.stem), allow_retries=False)
+        totals["rows_read"] += result.rows_read
+        totals["rows_rejected"] += len(result.rejected)
+        for rule, count in result.counts_by_rule().items():
+            by_rule[rule] = by_rule.get(rule, 0) + count
+        if len(result.rejected):
+            samples.append(result.rejected.select(pl.lit(str(partition_date)).alias("partition"), "row", "rule", "detail").head(10))
+        frame = result.accepted
+        if len(days) > 1:
+            frame = frame.with_columns(pl.lit(partition_date).alias("partition_date"))
+        accepted.append(frame)
+    output = pl.concat(accepted) if len(accepted) > 1 else accepted[0]
+    metadata = {
+        "source": dg.MetadataValue.path(file if len(days) == 1 else str(input_files.path)),
+        "partitions": len(days),
+        "rows_read": totals["rows_read"],
+        "dagster/row_count": len(output),
+        "rows_rejected": totals["rows_rejected"],
+        "rejected_share": round(totals["rows_rejected"] / totals["rows_read"], 6) if totals["rows_read"] else 0.0,
+        "rejected_by_rule": dg.MetadataValue.json(by_rule),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    if samples:
+        metadata["rejected_sample"] = dg.MetadataValue.md(markdown_table(pl.concat(samples).head(10)))
+    return dg.Output(output, metadata=metadata)
+
+
 def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     @dg.asset(
         key=["raw", contract.stem],
@@ -127,62 +194,7 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, input_files: InputFiles, warehouse: Warehouse
     ) -> dg.Output[pl.DataFrame]:
-        started = time.perf_counter()
-        days = [date.fromisoformat(key) for key in context.partition_keys]
-        accepted: list[pl.DataFrame] = []
-        totals = {"rows_read": 0, "rows_rejected": 0}
-        by_rule: dict[str, int] = {}
-        samples: list[pl.DataFrame] = []
-        for index, partition_date in enumerate(run_progress.days(days, f"raw.{contract.stem}"), start=1):
-            result, file = load_validated(
-                contract, input_files.path, partition_date, known_ids(warehouse, contract, partition_date)
-            )
-            warehouse.write_partition(
-                REJECTED_TABLE,
-                rejected_rows_frame(result, contract, file),
-                [partition_date],
-                context.run_id,
-                unit=contract.stem,
-                # visible even if the run fails: the user must see why rows were refused
-                publish_now=True,
-            )
-            context.log.info(
-                f"{contract.stem} {partition_date} ({index}/{len(days)}): {result.rows_read} rows read, "
-                f"{len(result.accepted)} accepted, {len(result.rejected)} rejected, "
-                f"{time.perf_counter() - started:.2f} s elapsed"
-            )
-            if result.rejected_share > config.max_rejected_share:
-                raise dg.Failure(
-                    description=failure_message(result, file, config.max_rejected_share),
-                    allow_retries=False,
-                    metadata={"partition": str(partition_date), "rejected_by_rule": dg.MetadataValue.json(result.counts_by_rule())},
-                )
-            if result.accepted.is_empty() and not contract.may_be_empty:
-                raise dg.Failure(description=no_accepted_row_message(result, file, contract.stem), allow_retries=False)
-            totals["rows_read"] += result.rows_read
-            totals["rows_rejected"] += len(result.rejected)
-            for rule, count in result.counts_by_rule().items():
-                by_rule[rule] = by_rule.get(rule, 0) + count
-            if len(result.rejected):
-                samples.append(result.rejected.select(pl.lit(str(partition_date)).alias("partition"), "row", "rule", "detail").head(10))
-            frame = result.accepted
-            if len(days) > 1:
-                frame = frame.with_columns(pl.lit(partition_date).alias("partition_date"))
-            accepted.append(frame)
-        output = pl.concat(accepted) if len(accepted) > 1 else accepted[0]
-        metadata = {
-            "source": dg.MetadataValue.path(file if len(days) == 1 else str(input_files.path)),
-            "partitions": len(days),
-            "rows_read": totals["rows_read"],
-            "dagster/row_count": len(output),
-            "rows_rejected": totals["rows_rejected"],
-            "rejected_share": round(totals["rows_rejected"] / totals["rows_read"], 6) if totals["rows_read"] else 0.0,
-            "rejected_by_rule": dg.MetadataValue.json(by_rule),
-            "seconds": round(time.perf_counter() - started, 3),
-        }
-        if samples:
-            metadata["rejected_sample"] = dg.MetadataValue.md(markdown_table(pl.concat(samples).head(10)))
-        return dg.Output(output, metadata=metadata)
+        return ingest_table(contract, context, config, input_files, warehouse)
 
     return _ingest
 

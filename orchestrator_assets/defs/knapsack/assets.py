@@ -5,9 +5,14 @@ One multi-asset solves every site of the partition once and writes knapsack.allo
 knapsack.site_summary; knapsack.alternatives is written only when the run asks for it
 (`--set knapsack.alternatives=true`). The site model, the strategies and the fallback live
 in solvers/knapsack/.
+
+The body is the module-level generator `knapsack_asset` (one helper per output it yields), so
+a test can call it with a built context and frames; `build_knapsack_assets` only applies the
+decorator, since the partitions come from the data folder.
 """
 
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -99,8 +104,186 @@ def solve_in_batches(
     ))
 
 
+def selected_pairs(pairs: pl.DataFrame, articles: pl.DataFrame, categories: list[str], partition_date: date) -> pl.DataFrame:
+    """The pairs of `knapsack.categories` (all when empty). An unknown category fails before
+    anything is solved, naming the parameter and the day's categories (issue 13)."""
+    if not categories:
+        return pairs
+    known = sorted(articles["category"].unique().to_list())
+    unknown = sorted(set(categories) - set(known))
+    if unknown:
+        raise dg.Failure(
+            description=f"knapsack.categories: unknown category {', '.join(unknown)}; "
+            f"the categories of raw.articles on {partition_date} are {', '.join(known)}",
+            allow_retries=False,
+        )
+    return pairs.filter(pl.col("category").is_in(categories))
+
+
+def allocation_output(allocation: pl.DataFrame, common_metadata: dict) -> dg.Output:
+    """knapsack.allocation in ALLOCATION_COLUMNS order, with its totals and critical coverage."""
+    return dg.Output(
+        allocation.select([c for c in ALLOCATION_COLUMNS if c in allocation.columns]),
+        output_name="allocation",
+        metadata={
+            "dagster/row_count": allocation.height,
+            "pairs_with_lots": allocation.filter(pl.col("lots") > 0).height if allocation.height else 0,
+            "total_value": float(allocation["value"].sum()) if allocation.height else 0.0,
+            "total_volume": float(allocation["volume"].sum()) if allocation.height else 0.0,
+            "critical_coverage": round(critical_coverage(allocation), 4) if allocation.height else 1.0,
+            **common_metadata,
+        },
+    )
+
+
+def site_summary_output(
+    summary: pl.DataFrame, category_use: pl.DataFrame, elapsed: float, common_metadata: dict
+) -> dg.Output:
+    """knapsack.site_summary, with the statuses, the capacity use and the slowest sites."""
+    statuses = dict(summary.group_by("status").len().sort("status").iter_rows()) if summary.height else {}
+    slowest = summary.sort("solve_ms", descending=True).select("site_id", "status", "solve_ms", "objective").head(5)
+    return dg.Output(
+        summary,
+        output_name="site_summary",
+        metadata={
+            "dagster/row_count": summary.height,
+            "sites_solved": summary.height,
+            "statuses": dg.MetadataValue.json(statuses),
+            "objective_total": float(summary["objective"].sum()) if summary.height else 0.0,
+            "capacity_use": dg.MetadataValue.json(capacity_use(summary, category_use) if summary.height else {}),
+            "slowest_sites": dg.MetadataValue.md(markdown_table(slowest)),
+            "seconds": round(elapsed, 3),
+            **common_metadata,
+        },
+    )
+
+
+def depot_supply_output(depot_supply: pl.DataFrame, common_metadata: dict) -> dg.Output:
+    """knapsack.depot_supply, with what each depot shipped and the articles it ran short of."""
+    shipped = (
+        depot_supply.group_by("site_id").agg(
+            pl.len().alias("articles"), pl.col("shipped").sum(), pl.col("requested").sum(),
+            (pl.col("critical_short") > 0).sum().alias("articles_critical_short"),
+        ).sort("site_id")
+        if depot_supply.height else pl.DataFrame()
+    )
+    return dg.Output(
+        depot_supply,
+        output_name="depot_supply",
+        metadata={
+            "dagster/row_count": depot_supply.height,
+            "pieces_shipped": int(depot_supply["shipped"].sum()) if depot_supply.height else 0,
+            "articles_critical_short": int((depot_supply["critical_short"] > 0).sum()) if depot_supply.height else 0,
+            "per_depot": dg.MetadataValue.md(markdown_table(shipped) if shipped.height else "no depot supplies vans"),
+            "critical_short": dg.MetadataValue.md(markdown_table(
+                depot_supply.filter(pl.col("critical_short") > 0).sort("critical_short", descending=True).head(20)
+            ) if depot_supply.height else "none"),
+            **common_metadata,
+        },
+    )
+
+
+def group_summary_output(group_summary: pl.DataFrame, common_metadata: dict) -> dg.Output:
+    """knapsack.group_summary, with the groups' statuses and the largest gap to a bound."""
+    return dg.Output(
+        group_summary,
+        output_name="group_summary",
+        metadata={
+            "dagster/row_count": group_summary.height,
+            "statuses": dg.MetadataValue.json(
+                dict(group_summary.group_by("status").len().sort("status").iter_rows()) if group_summary.height else {}
+            ),
+            "max_gap": float(group_summary["gap"].fill_null(0.0).max()) if group_summary.height else 0.0,
+            **common_metadata,
+        },
+    )
+
+
+def alternatives_output(
+    pairs: pl.DataFrame,
+    limits: dict,
+    allocation: pl.DataFrame,
+    summary: pl.DataFrame,
+    config: KnapsackConfig,
+    common_metadata: dict,
+) -> dg.Output:
+    """knapsack.alternatives: every strategy's plan per site; the chosen strategy's plan is the
+    one just written, reused rather than solved again."""
+    frames = []
+    chosen = {key[0]: rows for key, rows in allocation.partition_by("site_id", as_dict=True).items()}
+    status = dict(summary.select("site_id", "status").iter_rows())
+    for site_id, site_pairs in pairs.partition_by("site_id", as_dict=True, maintain_order=True).items():
+        result = alternatives(
+            site_pairs, limits[site_id[0]], chosen=config.strategy, solver=config.solver,
+            time_limit_s=config.time_limit_s, topup_ratio=config.topup_ratio,
+            chosen_plan=(chosen[site_id[0]], status[site_id[0]]),
+        )
+        frames.append(result.metrics)
+    table = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
+    return dg.Output(
+        table,
+        output_name="alternatives",
+        metadata={"dagster/row_count": table.height, "sites": len(frames), **common_metadata},
+    )
+
+
+def knapsack_asset(
+    context: dg.AssetExecutionContext,
+    config: KnapsackConfig,
+    urgency_classification: pl.DataFrame,
+    stock_projection: pl.DataFrame,
+    articles: pl.DataFrame,
+    sites: pl.DataFrame,
+    site_capacities: pl.DataFrame,
+    stock_levels: pl.DataFrame,
+) -> Iterator[dg.Output]:
+    """Solve every site of the partition once (SPEC §5, with §5.2 sourcing unless turned off)
+    and yield the knapsack tables, alternatives only on request."""
+    started = time.perf_counter()
+    partition_date = date.fromisoformat(context.partition_key)
+    pairs = selected_pairs(
+        knapsack_pairs(urgency_classification, stock_projection, articles), articles, config.categories, partition_date
+    )
+    limits = site_capacity_limits(sites, site_capacities)
+    n_sites = pairs["site_id"].n_unique()
+    workers = config.workers if n_sites >= POOL_FROM_SITES else 1
+    context.log.info(
+        f"knapsack {partition_date}: {n_sites} sites, {pairs.height} pairs, strategy {config.strategy}, "
+        f"solver {config.solver}, {workers} worker(s)"
+    )
+    parents = van_parents(sites) if config.sourcing else {}
+    supply = supply_from_stock(
+        stock_levels.select("site_id", "article_id", on_hand="quantity_on_hand").filter(
+            pl.col("site_id").is_in(sorted(set(parents.values())))
+        ),
+        articles,
+    )
+    plan = solve_in_batches(
+        pairs, limits, config, workers, lambda line: context.log.info(f"knapsack {partition_date}: {line}"),
+        parents=parents, supply=supply,
+        batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
+    )
+    elapsed = time.perf_counter() - started
+    context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
+    common_metadata = config_metadata(config)
+    yield allocation_output(plan.allocation, common_metadata)
+    category_use = category_use_frame(plan.site_summary)
+    summary = plan.site_summary.drop("category_use", strict=False)
+    yield dg.Output(
+        category_use,
+        output_name="category_use",
+        metadata={"dagster/row_count": category_use.height, **common_metadata},
+    )
+    yield site_summary_output(summary, category_use, elapsed, common_metadata)
+    yield depot_supply_output(plan.depot_supply, common_metadata)
+    yield group_summary_output(plan.group_summary, common_metadata)
+    if config.alternatives:
+        yield alternatives_output(pairs, limits, plan.allocation, summary, config, common_metadata)
+
+
 def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.multi_asset(
+    """The KNAPSACK multi-asset over `partitions_def`: `knapsack_asset` under its decorator."""
+    decorator = dg.multi_asset(
         partitions_def=partitions_def,
         ins={
             "urgency_classification": upstream("urgence", "urgency_classification"),
@@ -154,139 +337,4 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         name="knapsack",
         group_name=GROUP,
     )
-    @time_limited
-    def knapsack(
-        context: dg.AssetExecutionContext,
-        config: KnapsackConfig,
-        urgency_classification: pl.DataFrame,
-        stock_projection: pl.DataFrame,
-        articles: pl.DataFrame,
-        sites: pl.DataFrame,
-        site_capacities: pl.DataFrame,
-        stock_levels: pl.DataFrame,
-    ):
-        started = time.perf_counter()
-        partition_date = date.fromisoformat(context.partition_key)
-        pairs = knapsack_pairs(urgency_classification, stock_projection, articles)
-        if config.categories:
-            known = sorted(articles["category"].unique().to_list())
-            unknown = sorted(set(config.categories) - set(known))
-            if unknown:  # before anything is solved, naming the parameter (issue 13)
-                raise dg.Failure(
-                    description=f"knapsack.categories: unknown category {', '.join(unknown)}; "
-                    f"the categories of raw.articles on {partition_date} are {', '.join(known)}",
-                    allow_retries=False,
-                )
-            pairs = pairs.filter(pl.col("category").is_in(config.categories))
-        limits = site_capacity_limits(sites, site_capacities)
-        n_sites = pairs["site_id"].n_unique()
-        workers = config.workers if n_sites >= POOL_FROM_SITES else 1
-        context.log.info(
-            f"knapsack {partition_date}: {n_sites} sites, {pairs.height} pairs, strategy {config.strategy}, "
-            f"solver {config.solver}, {workers} worker(s)"
-        )
-        parents = van_parents(sites) if config.sourcing else {}
-        supply = supply_from_stock(
-            stock_levels.select("site_id", "article_id", on_hand="quantity_on_hand").filter(
-                pl.col("site_id").is_in(sorted(set(parents.values())))
-            ),
-            articles,
-        )
-        plan = solve_in_batches(
-            pairs, limits, config, workers, lambda line: context.log.info(f"knapsack {partition_date}: {line}"),
-            parents=parents, supply=supply,
-            batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
-        )
-        allocation, summary = plan.allocation, plan.site_summary
-        elapsed = time.perf_counter() - started
-        context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
-        statuses = dict(summary.group_by("status").len().sort("status").iter_rows()) if summary.height else {}
-        slowest = summary.sort("solve_ms", descending=True).select("site_id", "status", "solve_ms", "objective").head(5)
-        common_metadata = config_metadata(config)
-        yield dg.Output(
-            allocation.select([c for c in ALLOCATION_COLUMNS if c in allocation.columns]),
-            output_name="allocation",
-            metadata={
-                "dagster/row_count": allocation.height,
-                "pairs_with_lots": allocation.filter(pl.col("lots") > 0).height if allocation.height else 0,
-                "total_value": float(allocation["value"].sum()) if allocation.height else 0.0,
-                "total_volume": float(allocation["volume"].sum()) if allocation.height else 0.0,
-                "critical_coverage": round(critical_coverage(allocation), 4) if allocation.height else 1.0,
-                **common_metadata,
-            },
-        )
-        category_use = category_use_frame(summary)
-        summary = summary.drop("category_use", strict=False)
-        yield dg.Output(
-            category_use,
-            output_name="category_use",
-            metadata={"dagster/row_count": category_use.height, **common_metadata},
-        )
-        yield dg.Output(
-            summary,
-            output_name="site_summary",
-            metadata={
-                "dagster/row_count": summary.height,
-                "sites_solved": summary.height,
-                "statuses": dg.MetadataValue.json(statuses),
-                "objective_total": float(summary["objective"].sum()) if summary.height else 0.0,
-                "capacity_use": dg.MetadataValue.json(capacity_use(summary, category_use) if summary.height else {}),
-                "slowest_sites": dg.MetadataValue.md(markdown_table(slowest)),
-                "seconds": round(elapsed, 3),
-                **common_metadata,
-            },
-        )
-        depot_supply, group_summary = plan.depot_supply, plan.group_summary
-        shipped = (
-            depot_supply.group_by("site_id").agg(
-                pl.len().alias("articles"), pl.col("shipped").sum(), pl.col("requested").sum(),
-                (pl.col("critical_short") > 0).sum().alias("articles_critical_short"),
-            ).sort("site_id")
-            if depot_supply.height else pl.DataFrame()
-        )
-        yield dg.Output(
-            depot_supply,
-            output_name="depot_supply",
-            metadata={
-                "dagster/row_count": depot_supply.height,
-                "pieces_shipped": int(depot_supply["shipped"].sum()) if depot_supply.height else 0,
-                "articles_critical_short": int((depot_supply["critical_short"] > 0).sum()) if depot_supply.height else 0,
-                "per_depot": dg.MetadataValue.md(markdown_table(shipped) if shipped.height else "no depot supplies vans"),
-                "critical_short": dg.MetadataValue.md(markdown_table(
-                    depot_supply.filter(pl.col("critical_short") > 0).sort("critical_short", descending=True).head(20)
-                ) if depot_supply.height else "none"),
-                **common_metadata,
-            },
-        )
-        yield dg.Output(
-            group_summary,
-            output_name="group_summary",
-            metadata={
-                "dagster/row_count": group_summary.height,
-                "statuses": dg.MetadataValue.json(
-                    dict(group_summary.group_by("status").len().sort("status").iter_rows()) if group_summary.height else {}
-                ),
-                "max_gap": float(group_summary["gap"].fill_null(0.0).max()) if group_summary.height else 0.0,
-                **common_metadata,
-            },
-        )
-        if config.alternatives:
-            frames = []
-            # the chosen strategy's plan is the one just written: reused, not solved again
-            chosen = {key[0]: rows for key, rows in allocation.partition_by("site_id", as_dict=True).items()}
-            status = dict(summary.select("site_id", "status").iter_rows())
-            for site_id, site_pairs in pairs.partition_by("site_id", as_dict=True, maintain_order=True).items():
-                result = alternatives(
-                    site_pairs, limits[site_id[0]], chosen=config.strategy, solver=config.solver,
-                    time_limit_s=config.time_limit_s, topup_ratio=config.topup_ratio,
-                    chosen_plan=(chosen[site_id[0]], status[site_id[0]]),
-                )
-                frames.append(result.metrics)
-            table = pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame()
-            yield dg.Output(
-                table,
-                output_name="alternatives",
-                metadata={"dagster/row_count": table.height, "sites": len(frames), **common_metadata},
-            )
-
-    return [knapsack]
+    return [decorator(time_limited(knapsack_asset))]

@@ -35,8 +35,33 @@ def month_bounds(partition_key: str) -> tuple[date, date]:
     return first, last
 
 
+def monthly_asset(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Output[pl.DataFrame]:
+    """kpi.monthly from the month's daily partitions; a month with none materialised fails
+    without retry, naming what to run first."""
+    first, last = month_bounds(context.partition_key)
+    days = warehouse.read(
+        "SELECT count(DISTINCT partition_date) AS n FROM stock.stock_initial WHERE partition_date BETWEEN ? AND ?",
+        [first, last],
+    )["n"][0] if warehouse.table_exists("stock.stock_initial") else 0
+    if not days:
+        raise dg.Failure(
+            f"No daily partition of {first:%Y-%m} is materialised: run the daily pipeline first.", allow_retries=False
+        )
+    frame = warehouse.read(SQL, [first, last])
+    overall = frame.filter((pl.col("site_id") == "ALL") & (pl.col("category") == "ALL"))
+    return dg.Output(
+        frame.drop("month"),
+        metadata={
+            "dagster/row_count": frame.height,
+            "daily_partitions_used": int(days),
+            "overall": dg.MetadataValue.md(markdown_table(overall.drop("month", "site_id", "category"))),
+        },
+    )
+
+
 def build_kpi_assets(monthly_partitions: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(
+    """kpi.monthly over `monthly_partitions`: `monthly_asset` under its decorator."""
+    decorator = dg.asset(
         key=[GROUP, "monthly"],
         partitions_def=monthly_partitions,
         deps=DAILY_SOURCES,
@@ -44,26 +69,4 @@ def build_kpi_assets(monthly_partitions: dg.PartitionsDefinition) -> list[dg.Ass
         "need covered, capacity use, volume and value shipped.",
         **module_asset_args(GROUP, "KPI", {"duckdb"}),
     )
-    @time_limited
-    def monthly(context: dg.AssetExecutionContext, warehouse: Warehouse) -> dg.Output[pl.DataFrame]:
-        first, last = month_bounds(context.partition_key)
-        days = warehouse.read(
-            "SELECT count(DISTINCT partition_date) AS n FROM stock.stock_initial WHERE partition_date BETWEEN ? AND ?",
-            [first, last],
-        )["n"][0] if warehouse.table_exists("stock.stock_initial") else 0
-        if not days:
-            raise dg.Failure(
-                f"No daily partition of {first:%Y-%m} is materialised: run the daily pipeline first.", allow_retries=False
-            )
-        frame = warehouse.read(SQL, [first, last])
-        overall = frame.filter((pl.col("site_id") == "ALL") & (pl.col("category") == "ALL"))
-        return dg.Output(
-            frame.drop("month"),
-            metadata={
-                "dagster/row_count": frame.height,
-                "daily_partitions_used": int(days),
-                "overall": dg.MetadataValue.md(markdown_table(overall.drop("month", "site_id", "category"))),
-            },
-        )
-
-    return [monthly]
+    return [decorator(time_limited(monthly_asset))]

@@ -144,8 +144,62 @@ def curves_match_projection(curves: pl.DataFrame, urgent: pl.DataFrame) -> bool:
     )
 
 
+def daily_report_asset(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, input_files: InputFiles
+) -> dg.MaterializeResult:
+    """Write the partition's page and record its file and key figures; the curves are redrawn
+    over the horizon the stored projection used, and a mismatch with it is logged."""
+    started = time.perf_counter()
+    partition_date = date.fromisoformat(context.partition_key)
+    horizon_days = projection_horizon(context.instance, context.partition_key)
+    with warehouse.connection(partitions=[partition_date]) as con:
+        frames = read_sources(con, partition_date)
+        lineage = read_lineage(con, partition_date)
+    urgent = most_urgent_pairs(
+        frames["urgence.urgency_classification"], frames["stock.stock_projection"], CURVES_DRAWN
+    )
+    curves = urgent_curves(frames, urgent, partition_date, horizon_days)
+    consistent = curves_match_projection(curves, urgent)
+    if not consistent:
+        context.log.warning(
+            "the redrawn curves do not reach the stored min_projected: the inputs of "
+            f"{partition_date} changed since stock/stock_projection ran (re-run the partition)"
+        )
+    data = DailyReportData(
+        partition_date=partition_date,
+        horizon_days=horizon_days,
+        projection=frames["stock.stock_projection"],
+        classification=frames["urgence.urgency_classification"],
+        allocation=frames["knapsack.allocation"].join(frames["raw.articles"], on="article_id", how="left"),
+        site_summary=frames["knapsack.site_summary"],
+        category_use=frames["knapsack.category_use"],
+        depot_supply=frames["knapsack.depot_supply"],
+        urgent_pairs=urgent,
+        curves=curves,
+        sources=lineage,
+        generated_at=datetime.now(ZoneInfo(TIMEZONE)),
+    )
+    page = render_daily_report(data)
+    path = report_path(input_files.path, partition_date).resolve()
+    write_atomically(path, page)
+    elapsed = time.perf_counter() - started
+    context.log.info(f"report {partition_date}: {path} ({len(page.encode()) / 1024:.0f} kB) in {elapsed:.1f} s")
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(path)),
+            "report_url": dg.MetadataValue.url(path.as_uri()),
+            "bytes": len(page.encode()),
+            "horizon_days": horizon_days,
+            "curves_match_projection": consistent,
+            **report_kpis(data),
+            "seconds": round(elapsed, 3),
+        }
+    )
+
+
 def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(
+    """report/daily_report over `partitions_def`: `daily_report_asset` under its decorator."""
+    decorator = dg.asset(
         key=REPORT_KEY,
         partitions_def=partitions_def,
         deps=[dg.AssetKey(table.split(".")) for table in SOURCES],
@@ -154,55 +208,4 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         "lots to ship.",
         **ARGS,
     )
-    @time_limited
-    def daily_report(
-        context: dg.AssetExecutionContext, warehouse: Warehouse, input_files: InputFiles
-    ) -> dg.MaterializeResult:
-        started = time.perf_counter()
-        partition_date = date.fromisoformat(context.partition_key)
-        horizon_days = projection_horizon(context.instance, context.partition_key)
-        with warehouse.connection(partitions=[partition_date]) as con:
-            frames = read_sources(con, partition_date)
-            lineage = read_lineage(con, partition_date)
-        urgent = most_urgent_pairs(
-            frames["urgence.urgency_classification"], frames["stock.stock_projection"], CURVES_DRAWN
-        )
-        curves = urgent_curves(frames, urgent, partition_date, horizon_days)
-        consistent = curves_match_projection(curves, urgent)
-        if not consistent:
-            context.log.warning(
-                "the redrawn curves do not reach the stored min_projected: the inputs of "
-                f"{partition_date} changed since stock/stock_projection ran (re-run the partition)"
-            )
-        data = DailyReportData(
-            partition_date=partition_date,
-            horizon_days=horizon_days,
-            projection=frames["stock.stock_projection"],
-            classification=frames["urgence.urgency_classification"],
-            allocation=frames["knapsack.allocation"].join(frames["raw.articles"], on="article_id", how="left"),
-            site_summary=frames["knapsack.site_summary"],
-            category_use=frames["knapsack.category_use"],
-            depot_supply=frames["knapsack.depot_supply"],
-            urgent_pairs=urgent,
-            curves=curves,
-            sources=lineage,
-            generated_at=datetime.now(ZoneInfo(TIMEZONE)),
-        )
-        page = render_daily_report(data)
-        path = report_path(input_files.path, partition_date).resolve()
-        write_atomically(path, page)
-        elapsed = time.perf_counter() - started
-        context.log.info(f"report {partition_date}: {path} ({len(page.encode()) / 1024:.0f} kB) in {elapsed:.1f} s")
-        return dg.MaterializeResult(
-            metadata={
-                "report": dg.MetadataValue.path(str(path)),
-                "report_url": dg.MetadataValue.url(path.as_uri()),
-                "bytes": len(page.encode()),
-                "horizon_days": horizon_days,
-                "curves_match_projection": consistent,
-                **report_kpis(data),
-                "seconds": round(elapsed, 3),
-            }
-        )
-
-    return [daily_report]
+    return [decorator(time_limited(daily_report_asset))]

@@ -4,6 +4,11 @@ Wiring only: each asset reads its inputs (IO manager, or the warehouse for the h
 window), calls one function of solvers/, and returns the frame with the metadata a planner
 reads in the UI. The formulas live in solvers.forecasting, solvers.planned_demand,
 solvers.receipts and solvers.projection.
+
+Each asset body is a module-level function (`<asset>_asset`) a test can call with a built
+context and frames; `build_stock_assets` only applies the decorators, since the partitions
+come from the data folder. The forecast needs only where and until when the plan applies
+(`plan_extent`); the planned quantities are computed once, by the projection.
 """
 
 import time
@@ -20,7 +25,7 @@ from orchestrator_assets.asset_conventions import config_metadata, module_asset_
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.warehouse import Warehouse
 from solvers.forecasting import forecast_rates
-from solvers.planned_demand import planned_demand
+from solvers.planned_demand import plan_extent, planned_demand
 from solvers.projection import project_stock, stock_initial
 from solvers.receipts import receipts
 
@@ -28,173 +33,184 @@ GROUP = "stock"
 COMMON = module_asset_args(GROUP, "STOCK", {"polars", "duckdb", "numba"})
 
 
+def stock_initial_asset(
+    config: StockConfig, stock_levels: pl.DataFrame, articles: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """stock.stock_initial: the snapshot's pairs of active articles, with how many are below
+    minimum already and how many rows the inactive articles took away."""
+    frame = stock_initial(stock_levels, articles).with_columns(pl.col("on_hand").cast(pl.Int64))
+    below_min = frame.filter(pl.col("on_hand") < pl.col("stock_min")).height
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "sites": frame["site_id"].n_unique(),
+            "articles": frame["article_id"].n_unique(),
+            "pairs_below_min_now": below_min,
+            "inactive_articles_dropped": stock_levels.height - frame.height,
+            **config_metadata(config),
+        },
+    )
+
+
+def consumption_forecast_asset(
+    context: dg.AssetExecutionContext,
+    config: StockConfig,
+    input_files: InputFiles,
+    warehouse: Warehouse,
+    stock_initial: pl.DataFrame,
+    planned_interventions: pl.DataFrame,
+    technicians: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """stock.consumption_forecast: each pair's rate over the history window (read from the
+    warehouse, or from the files of days not loaded) and the horizon days the plan covers."""
+    started = time.perf_counter()
+    partition_date = date.fromisoformat(context.partition_key)
+    window = read_history_window(
+        context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
+        max_rejected_share=config.max_rejected_share,
+    )
+    read_s = time.perf_counter() - started
+    rates = forecast_rates(
+        stock_initial.select("site_id", "article_id"),
+        window.movements,
+        partition_date,
+        history_days=config.history_days,
+        method=config.forecast_method,
+        alpha=config.alpha,
+        beta=config.beta,
+    )
+    plan = plan_extent(planned_interventions, technicians, partition_date)
+    plan_days = min(plan.plan_end or 0, config.horizon_days)
+    frame = rates.select(
+        "site_id",
+        "article_id",
+        pl.lit(config.forecast_method).alias("method"),
+        "rate",
+        pl.when(pl.col("site_id").is_in(sorted(plan.planned_sites)))
+        .then(pl.lit(plan_days))
+        .otherwise(pl.lit(0))
+        .cast(pl.Int64)
+        .alias("planned_days"),
+    )
+    elapsed = time.perf_counter() - started
+    context.log.info(
+        f"forecast {partition_date}: {frame.height} pairs, {window.movements.height} consumption rows over "
+        f"{config.history_days} days, read {read_s:.2f} s, total {elapsed:.2f} s"
+    )
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "pairs_with_zero_rate": frame.filter(pl.col("rate") == 0).height,
+            "mean_rate": float(frame["rate"].mean() or 0.0),
+            "window_first_day": str(window.first_day),
+            "window_days_loaded": window.days_loaded,
+            "window_days_read_from_files": len(window.days_read_from_files),
+            "window_days_without_extract": window.days_without_extract,
+            "planned_sites": len(plan.planned_sites),
+            "plan_end": plan.plan_end if plan.plan_end is not None else -1,
+            "seconds_read_window": round(read_s, 3),
+            "seconds": round(elapsed, 3),
+            **config_metadata(config),
+        },
+    )
+
+
+def stock_projection_asset(
+    context: dg.AssetExecutionContext,
+    config: StockConfig,
+    stock_initial: pl.DataFrame,
+    consumption_forecast: pl.DataFrame,
+    purchase_orders: pl.DataFrame,
+    planned_interventions: pl.DataFrame,
+    technicians: pl.DataFrame,
+    bom: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """stock.stock_projection: each pair's projected stock over H summarised, with the earliest
+    stock-outs as a table and a warning when some projection goes negative."""
+    started = time.perf_counter()
+    partition_date = date.fromisoformat(context.partition_key)
+    pairs = stock_initial.join(
+        consumption_forecast.select("site_id", "article_id", "rate"), on=["site_id", "article_id"], how="left"
+    ).with_columns(pl.col("rate").fill_null(0.0))
+    plan = planned_demand(planned_interventions, technicians, bom, partition_date)
+    arriving = receipts(purchase_orders, partition_date, config.horizon_days)
+    frame = project_stock(pairs, plan, arriving, config.horizon_days).drop("planned_days")
+    elapsed = time.perf_counter() - started
+    negative = frame.filter(pl.col("min_projected") < 0)
+    context.log.info(f"projection {partition_date}: {frame.height} pairs in {elapsed:.2f} s")
+    if negative.height:
+        context.log.warning(f"{negative.height} articles with a negative stock projection")
+    preview = frame.filter(pl.col("days_to_stockout").is_not_null()).sort(
+        ["days_to_stockout", "min_projected", "site_id", "article_id"]
+    )
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "pairs_below_min_now": frame.filter(pl.col("days_to_min") == 0).height,
+            "pairs_below_min_within_horizon": frame.filter(pl.col("days_to_min").is_not_null()).height,
+            "pairs_stockout_within_horizon": frame.filter(pl.col("days_to_stockout").is_not_null()).height,
+            "pairs_negative_projection": negative.height,
+            "alert": dg.MetadataValue.text(f"{negative.height} articles with a negative stock projection"),
+            "earliest_stockouts": dg.MetadataValue.md(
+                markdown_table(
+                    preview.select(
+                        "site_id", "article_id", "on_hand", "stock_min", "days_to_min", "days_to_stockout", "min_projected"
+                    ),
+                    max_rows=10,
+                )
+            ),
+            "seconds": round(elapsed, 3),
+            **config_metadata(config),
+        },
+    )
+
+
 def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        key=["stock", "stock_initial"],
-        partitions_def=partitions_def,
-        ins={"stock_levels": raw_input("stock_levels"), "articles": raw_input("articles")},
-        description="Stock on hand at the end of day D for every (site, article) of the snapshot whose article is "
-        "active, with the article's min, max, lead time and lot size.",
-        **COMMON,
-    )
-    @time_limited
-    def stock_initial_asset(
-        context: dg.AssetExecutionContext, config: StockConfig, stock_levels: pl.DataFrame, articles: pl.DataFrame
-    ) -> dg.Output[pl.DataFrame]:
-        frame = stock_initial(stock_levels, articles).with_columns(pl.col("on_hand").cast(pl.Int64))
-        below_min = frame.filter(pl.col("on_hand") < pl.col("stock_min")).height
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "sites": frame["site_id"].n_unique(),
-                "articles": frame["article_id"].n_unique(),
-                "pairs_below_min_now": below_min,
-                "inactive_articles_dropped": stock_levels.height - frame.height,
-                **config_metadata(config),
-            },
-        )
+    """The STOCK assets over `partitions_def`: the bodies above, under their decorators."""
 
-    @dg.asset(
-        key=["stock", "consumption_forecast"],
-        partitions_def=partitions_def,
-        ins={
-            "stock_initial": upstream("stock", "stock_initial"),
-            "planned_interventions": raw_input("planned_interventions"),
-            "technicians": raw_input("technicians"),
-            "bom": raw_input("bom"),
-        },
-        deps=[history_window_dep()],
-        description="Daily consumption rate of each pair from its CONSUMPTION history over D-N+1..D "
-        "(mean, ses, croston, sba or tsb; default sba), and how many horizon days the intervention plan covers.",
-        **COMMON,
-    )
-    @time_limited
-    def consumption_forecast(
-        context: dg.AssetExecutionContext,
-        config: StockConfig,
-        input_files: InputFiles,
-        warehouse: Warehouse,
-        stock_initial: pl.DataFrame,
-        planned_interventions: pl.DataFrame,
-        technicians: pl.DataFrame,
-        bom: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        started = time.perf_counter()
-        partition_date = date.fromisoformat(context.partition_key)
-        window = read_history_window(
-            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
-            max_rejected_share=config.max_rejected_share,
-        )
-        read_s = time.perf_counter() - started
-        rates = forecast_rates(
-            stock_initial.select("site_id", "article_id"),
-            window.movements,
-            partition_date,
-            history_days=config.history_days,
-            method=config.forecast_method,
-            alpha=config.alpha,
-            beta=config.beta,
-        )
-        plan = planned_demand(planned_interventions, technicians, bom, partition_date)
-        plan_days = min(plan.plan_end or 0, config.horizon_days)
-        frame = rates.select(
-            "site_id",
-            "article_id",
-            pl.lit(config.forecast_method).alias("method"),
-            "rate",
-            pl.when(pl.col("site_id").is_in(sorted(plan.planned_sites)))
-            .then(pl.lit(plan_days))
-            .otherwise(pl.lit(0))
-            .cast(pl.Int64)
-            .alias("planned_days"),
-        )
-        elapsed = time.perf_counter() - started
-        context.log.info(
-            f"forecast {partition_date}: {frame.height} pairs, {window.movements.height} consumption rows over "
-            f"{config.history_days} days, read {read_s:.2f} s, total {elapsed:.2f} s"
-        )
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "pairs_with_zero_rate": frame.filter(pl.col("rate") == 0).height,
-                "mean_rate": float(frame["rate"].mean() or 0.0),
-                "window_first_day": str(window.first_day),
-                "window_days_loaded": window.days_loaded,
-                "window_days_read_from_files": len(window.days_read_from_files),
-                "window_days_without_extract": window.days_without_extract,
-                "planned_sites": len(plan.planned_sites),
-                "plan_end": plan.plan_end if plan.plan_end is not None else -1,
-                "seconds_read_window": round(read_s, 3),
-                "seconds": round(elapsed, 3),
-                **config_metadata(config),
-            },
-        )
+    def asset(body, table: str, description: str, **spec) -> dg.AssetsDefinition:
+        return dg.asset(
+            key=[GROUP, table], partitions_def=partitions_def, description=description, **spec, **COMMON
+        )(time_limited(body))
 
-    @dg.asset(
-        key=["stock", "stock_projection"],
-        partitions_def=partitions_def,
-        ins={
-            "stock_initial": upstream("stock", "stock_initial"),
-            "consumption_forecast": upstream("stock", "consumption_forecast"),
-            "purchase_orders": raw_input("purchase_orders"),
-            "planned_interventions": raw_input("planned_interventions"),
-            "technicians": raw_input("technicians"),
-            "bom": raw_input("bom"),
-        },
-        description="Projected stock of each pair over the horizon (receipts from open orders, demand from the plan "
-        "or the forecast rate): when it falls below minimum (days_to_min), when it runs out (days_to_stockout), "
-        "its minimum, its end value and its value at the lead time.",
-        **COMMON,
-    )
-    @time_limited
-    def stock_projection(
-        context: dg.AssetExecutionContext,
-        config: StockConfig,
-        stock_initial: pl.DataFrame,
-        consumption_forecast: pl.DataFrame,
-        purchase_orders: pl.DataFrame,
-        planned_interventions: pl.DataFrame,
-        technicians: pl.DataFrame,
-        bom: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        started = time.perf_counter()
-        partition_date = date.fromisoformat(context.partition_key)
-        pairs = stock_initial.join(
-            consumption_forecast.select("site_id", "article_id", "rate"), on=["site_id", "article_id"], how="left"
-        ).with_columns(pl.col("rate").fill_null(0.0))
-        plan = planned_demand(planned_interventions, technicians, bom, partition_date)
-        arriving = receipts(purchase_orders, partition_date, config.horizon_days)
-        frame = project_stock(pairs, plan, arriving, config.horizon_days).drop("planned_days")
-        elapsed = time.perf_counter() - started
-        negative = frame.filter(pl.col("min_projected") < 0)
-        context.log.info(f"projection {partition_date}: {frame.height} pairs in {elapsed:.2f} s")
-        if negative.height:
-            context.log.warning(f"{negative.height} articles with a negative stock projection")
-        preview = frame.filter(pl.col("days_to_stockout").is_not_null()).sort(
-            ["days_to_stockout", "min_projected", "site_id", "article_id"]
-        )
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "pairs_below_min_now": frame.filter(pl.col("days_to_min") == 0).height,
-                "pairs_below_min_within_horizon": frame.filter(pl.col("days_to_min").is_not_null()).height,
-                "pairs_stockout_within_horizon": frame.filter(pl.col("days_to_stockout").is_not_null()).height,
-                "pairs_negative_projection": negative.height,
-                "alert": dg.MetadataValue.text(f"{negative.height} articles with a negative stock projection"),
-                "earliest_stockouts": dg.MetadataValue.md(
-                    markdown_table(
-                        preview.select(
-                            "site_id", "article_id", "on_hand", "stock_min", "days_to_min", "days_to_stockout", "min_projected"
-                        ),
-                        max_rows=10,
-                    )
-                ),
-                "seconds": round(elapsed, 3),
-                **config_metadata(config),
+    return [
+        asset(
+            stock_initial_asset,
+            "stock_initial",
+            "Stock on hand at the end of day D for every (site, article) of the snapshot whose article is "
+            "active, with the article's min, max, lead time and lot size.",
+            ins={"stock_levels": raw_input("stock_levels"), "articles": raw_input("articles")},
+        ),
+        asset(
+            consumption_forecast_asset,
+            "consumption_forecast",
+            "Daily consumption rate of each pair from its CONSUMPTION history over D-N+1..D "
+            "(mean, ses, croston, sba or tsb; default sba), and how many horizon days the intervention plan covers.",
+            ins={
+                "stock_initial": upstream(GROUP, "stock_initial"),
+                "planned_interventions": raw_input("planned_interventions"),
+                "technicians": raw_input("technicians"),
             },
-        )
-
-    return [stock_initial_asset, consumption_forecast, stock_projection]
+            # raw.bom is not read (plan_extent needs no BOM) but stays upstream, so the asset
+            # graph is the one the forecast had while it computed the whole planned demand.
+            deps=[history_window_dep(), dg.AssetKey(["raw", "bom"])],
+        ),
+        asset(
+            stock_projection_asset,
+            "stock_projection",
+            "Projected stock of each pair over the horizon (receipts from open orders, demand from the plan "
+            "or the forecast rate): when it falls below minimum (days_to_min), when it runs out (days_to_stockout), "
+            "its minimum, its end value and its value at the lead time.",
+            ins={
+                "stock_initial": upstream(GROUP, "stock_initial"),
+                "consumption_forecast": upstream(GROUP, "consumption_forecast"),
+                "purchase_orders": raw_input("purchase_orders"),
+                "planned_interventions": raw_input("planned_interventions"),
+                "technicians": raw_input("technicians"),
+                "bom": raw_input("bom"),
+            },
+        ),
+    ]

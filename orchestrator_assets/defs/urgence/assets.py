@@ -6,6 +6,10 @@ AssetObservation on its own key with metadata `alert = "CRITIQUE_A"`, the count 
 first pairs. An observation (rather than a tag on the materialisation) can be read by a
 sensor with one event-log query, without parsing every materialisation, and it appears in
 the asset's timeline in the UI.
+
+Each asset body is a module-level function (`<asset>_asset`) a test can call with a built
+context and frames; `build_urgence_assets` only applies the decorators, since the partitions
+come from the data folder.
 """
 
 import json
@@ -32,178 +36,181 @@ ALERT_CLASS = "CRITIQUE_A"
 ALERT_PAIRS_LISTED = 50
 
 
-def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
-    @dg.asset(
-        key=[GROUP, "urgency_temporal"],
-        partitions_def=partitions_def,
-        ins={"stock_projection": upstream("stock", "stock_projection")},
-        description="Temporal urgency U_t: 1 when the stock falls below minimum within the lead time, decaying "
-        "with tau days after it, 0 when it never does within the horizon.",
-        **COMMON,
-    )
-    @time_limited
-    def urgency_temporal_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-        frame = urgency_temporal(stock_projection, tau=config.tau)
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "pairs_at_1": frame.filter(pl.col("u_temporal") == 1.0).height,
-                "pairs_at_0": frame.filter(pl.col("u_temporal") == 0.0).height,
-                **config_metadata(config),
-            },
-        )
-
-    @dg.asset(
-        key=[GROUP, "urgency_quantitative"],
-        partitions_def=partitions_def,
-        ins={"stock_projection": upstream("stock", "stock_projection")},
-        description="Quantitative urgency U_q: how far below its minimum the projected stock goes, as a share of "
-        "the minimum (for a zero minimum: 1 if the projection goes negative).",
-        **COMMON,
-    )
-    @time_limited
-    def urgency_quantitative_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
-        frame = urgency_quantitative(stock_projection)
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "pairs_at_1": frame.filter(pl.col("u_quantitative") == 1.0).height,
-                "pairs_above_0": frame.filter(pl.col("u_quantitative") > 0.0).height,
-                **config_metadata(config),
-            },
-        )
-
-    @dg.asset(
-        key=[GROUP, "urgency_total"],
-        partitions_def=partitions_def,
-        ins={
-            "urgency_temporal": upstream(GROUP, "urgency_temporal"),
-            "urgency_quantitative": upstream(GROUP, "urgency_quantitative"),
+def urgency_temporal_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """urgence.urgency_temporal, with how many pairs sit at either end of the scale."""
+    frame = urgency_temporal(stock_projection, tau=config.tau)
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "pairs_at_1": frame.filter(pl.col("u_temporal") == 1.0).height,
+            "pairs_at_0": frame.filter(pl.col("u_temporal") == 0.0).height,
+            **config_metadata(config),
         },
-        description="Total urgency U = w_t U_t + w_q U_q.",
-        **COMMON,
     )
-    @time_limited
-    def urgency_total_asset(
-        config: UrgenceConfig, urgency_temporal: pl.DataFrame, urgency_quantitative: pl.DataFrame
-    ) -> dg.Output[pl.DataFrame]:
-        frame = urgency_total(urgency_temporal, urgency_quantitative, w_t=config.w_t, w_q=config.w_q)
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "mean_u_total": float(frame["u_total"].mean() or 0.0),
-                "pairs_u_at_least_0_8": frame.filter(pl.col("u_total") >= 0.8).height,
-                **config_metadata(config),
-            },
-        )
 
-    @dg.asset(
-        key=[GROUP, "abc_classification"],
-        partitions_def=partitions_def,
-        ins={"articles": raw_input("articles")},
-        deps=[history_window_dep()],
-        description="ABC class of each article by consumption value (quantity consumed over the history window, all "
-        "sites, times unit cost): A up to 80 % of the cumulated value, B up to 95 %, C beyond.",
-        **COMMON,
-    )
-    @time_limited
-    def abc_classification_asset(
-        context: dg.AssetExecutionContext,
-        config: UrgenceConfig,
-        input_files: InputFiles,
-        warehouse: Warehouse,
-        articles: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        partition_date = date.fromisoformat(context.partition_key)
-        window = read_history_window(
-            context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
-            max_rejected_share=config.max_rejected_share,
-        )
-        frame = abc_classification(
-            window.movements,
-            articles,
-            partition_date,
-            history_days=config.history_days,
-            a_cutoff=config.abc_a_cutoff,
-            b_cutoff=config.abc_b_cutoff,
-        )
-        counts = dict(frame.group_by("abc").len().sort("abc").iter_rows())
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "articles_per_class": dg.MetadataValue.json(counts),
-                "total_consumption_value": float(frame["consumption_value"].sum()),
-                "window_days_read_from_files": len(window.days_read_from_files),
-                **config_metadata(config),
-            },
-        )
 
-    @dg.asset(
-        key=CLASSIFICATION_KEY,
-        partitions_def=partitions_def,
-        ins={
-            "urgency_total": upstream(GROUP, "urgency_total"),
-            "stock_projection": upstream("stock", "stock_projection"),
-            "articles": raw_input("articles"),
-            "abc_classification": upstream(GROUP, "abc_classification"),
+def urgency_quantitative_asset(config: UrgenceConfig, stock_projection: pl.DataFrame) -> dg.Output[pl.DataFrame]:
+    """urgence.urgency_quantitative, with how many pairs are fully or partly urgent."""
+    frame = urgency_quantitative(stock_projection)
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "pairs_at_1": frame.filter(pl.col("u_quantitative") == 1.0).height,
+            "pairs_above_0": frame.filter(pl.col("u_quantitative") > 0.0).height,
+            **config_metadata(config),
         },
-        description="Urgency class of each pair: level (CRITIQUE, URGENT, SURVEILLANCE, NORMAL; critical articles go "
-        "one level up) and ABC, e.g. CRITIQUE_A. The daily alert an operator reads first.",
-        **COMMON,
     )
-    @time_limited
-    def urgency_classification(
-        context: dg.AssetExecutionContext,
-        config: UrgenceConfig,
-        urgency_total: pl.DataFrame,
-        stock_projection: pl.DataFrame,
-        articles: pl.DataFrame,
-        abc_classification: pl.DataFrame,
-    ) -> dg.Output[pl.DataFrame]:
-        started = time.perf_counter()
-        frame = classify_urgency(urgency_total, stock_projection, articles, abc_classification, config.thresholds)
-        per_class = dict(frame.group_by("class").len().iter_rows())
-        counts = {label: per_class.get(label, 0) for label in URGENCY_CLASSES}
-        critical = (
-            frame.filter(pl.col("class") == ALERT_CLASS)
-            .join(stock_projection.select("site_id", "article_id", "days_to_stockout", "min_projected"), on=["site_id", "article_id"])
-            .sort(["u_total", "site_id", "article_id"], descending=[True, False, False])
-        )
-        listed = critical.head(ALERT_PAIRS_LISTED).select("site_id", "article_id", "u_total", "days_to_stockout", "min_projected")
-        if critical.height:
-            context.log.warning(f"{critical.height} {ALERT_CLASS} pairs on {context.partition_key}")
-            context.log_event(
-                dg.AssetObservation(
-                    asset_key=CLASSIFICATION_KEY,
-                    partition=context.partition_key,
-                    metadata={
-                        "alert": ALERT_CLASS,
-                        "critique_a_count": critical.height,
-                        "counts_per_class": dg.MetadataValue.json(counts),
-                        "critique_a_pairs": dg.MetadataValue.json(json.loads(listed.write_json())),
-                    },
-                )
+
+
+def urgency_total_asset(
+    config: UrgenceConfig, urgency_temporal: pl.DataFrame, urgency_quantitative: pl.DataFrame
+) -> dg.Output[pl.DataFrame]:
+    """urgence.urgency_total, with its mean and how many pairs reach the CRITIQUE level of U."""
+    frame = urgency_total(urgency_temporal, urgency_quantitative, w_t=config.w_t, w_q=config.w_q)
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "mean_u_total": float(frame["u_total"].mean() or 0.0),
+            "pairs_u_at_least_0_8": frame.filter(pl.col("u_total") >= 0.8).height,
+            **config_metadata(config),
+        },
+    )
+
+
+def abc_classification_asset(
+    context: dg.AssetExecutionContext,
+    config: UrgenceConfig,
+    input_files: InputFiles,
+    warehouse: Warehouse,
+    articles: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """urgence.abc_classification over the forecast's history window, with the articles per class."""
+    partition_date = date.fromisoformat(context.partition_key)
+    window = read_history_window(
+        context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
+        max_rejected_share=config.max_rejected_share,
+    )
+    frame = abc_classification(
+        window.movements,
+        articles,
+        partition_date,
+        history_days=config.history_days,
+        a_cutoff=config.abc_a_cutoff,
+        b_cutoff=config.abc_b_cutoff,
+    )
+    counts = dict(frame.group_by("abc").len().sort("abc").iter_rows())
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "articles_per_class": dg.MetadataValue.json(counts),
+            "total_consumption_value": float(frame["consumption_value"].sum()),
+            "window_days_read_from_files": len(window.days_read_from_files),
+            **config_metadata(config),
+        },
+    )
+
+
+def urgency_classification_asset(
+    context: dg.AssetExecutionContext,
+    config: UrgenceConfig,
+    urgency_total: pl.DataFrame,
+    stock_projection: pl.DataFrame,
+    articles: pl.DataFrame,
+    abc_classification: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """urgence.urgency_classification, and the CRITIQUE_A observation when the day has such
+    pairs (module docstring)."""
+    started = time.perf_counter()
+    frame = classify_urgency(urgency_total, stock_projection, articles, abc_classification, config.thresholds)
+    per_class = dict(frame.group_by("class").len().iter_rows())
+    counts = {label: per_class.get(label, 0) for label in URGENCY_CLASSES}
+    critical = (
+        frame.filter(pl.col("class") == ALERT_CLASS)
+        .join(stock_projection.select("site_id", "article_id", "days_to_stockout", "min_projected"), on=["site_id", "article_id"])
+        .sort(["u_total", "site_id", "article_id"], descending=[True, False, False])
+    )
+    listed = critical.head(ALERT_PAIRS_LISTED).select("site_id", "article_id", "u_total", "days_to_stockout", "min_projected")
+    if critical.height:
+        context.log.warning(f"{critical.height} {ALERT_CLASS} pairs on {context.partition_key}")
+        context.log_event(
+            dg.AssetObservation(
+                asset_key=CLASSIFICATION_KEY,
+                partition=context.partition_key,
+                metadata={
+                    "alert": ALERT_CLASS,
+                    "critique_a_count": critical.height,
+                    "counts_per_class": dg.MetadataValue.json(counts),
+                    "critique_a_pairs": dg.MetadataValue.json(json.loads(listed.write_json())),
+                },
             )
-        return dg.Output(
-            frame,
-            metadata={
-                "dagster/row_count": frame.height,
-                "counts_per_class": dg.MetadataValue.json(counts),
-                "critique_a_count": critical.height,
-                "critique_a_pairs": dg.MetadataValue.md(markdown_table(listed, max_rows=ALERT_PAIRS_LISTED)),
-                "seconds": round(time.perf_counter() - started, 3),
-                **config_metadata(config),
-            },
         )
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "counts_per_class": dg.MetadataValue.json(counts),
+            "critique_a_count": critical.height,
+            "critique_a_pairs": dg.MetadataValue.md(markdown_table(listed, max_rows=ALERT_PAIRS_LISTED)),
+            "seconds": round(time.perf_counter() - started, 3),
+            **config_metadata(config),
+        },
+    )
+
+
+def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    """The URGENCE assets over `partitions_def`: the bodies above, under their decorators."""
+
+    def asset(body, table: str, description: str, **spec) -> dg.AssetsDefinition:
+        return dg.asset(
+            key=[GROUP, table], partitions_def=partitions_def, description=description, **spec, **COMMON
+        )(time_limited(body))
 
     return [
-        urgency_temporal_asset,
-        urgency_quantitative_asset,
-        urgency_total_asset,
-        abc_classification_asset,
-        urgency_classification,
+        asset(
+            urgency_temporal_asset,
+            "urgency_temporal",
+            "Temporal urgency U_t: 1 when the stock falls below minimum within the lead time, decaying "
+            "with tau days after it, 0 when it never does within the horizon.",
+            ins={"stock_projection": upstream("stock", "stock_projection")},
+        ),
+        asset(
+            urgency_quantitative_asset,
+            "urgency_quantitative",
+            "Quantitative urgency U_q: how far below its minimum the projected stock goes, as a share of "
+            "the minimum (for a zero minimum: 1 if the projection goes negative).",
+            ins={"stock_projection": upstream("stock", "stock_projection")},
+        ),
+        asset(
+            urgency_total_asset,
+            "urgency_total",
+            "Total urgency U = w_t U_t + w_q U_q.",
+            ins={
+                "urgency_temporal": upstream(GROUP, "urgency_temporal"),
+                "urgency_quantitative": upstream(GROUP, "urgency_quantitative"),
+            },
+        ),
+        asset(
+            abc_classification_asset,
+            "abc_classification",
+            "ABC class of each article by consumption value (quantity consumed over the history window, all "
+            "sites, times unit cost): A up to 80 % of the cumulated value, B up to 95 %, C beyond.",
+            ins={"articles": raw_input("articles")},
+            deps=[history_window_dep()],
+        ),
+        asset(
+            urgency_classification_asset,
+            "urgency_classification",
+            "Urgency class of each pair: level (CRITIQUE, URGENT, SURVEILLANCE, NORMAL; critical articles go "
+            "one level up) and ABC, e.g. CRITIQUE_A. The daily alert an operator reads first.",
+            ins={
+                "urgency_total": upstream(GROUP, "urgency_total"),
+                "stock_projection": upstream("stock", "stock_projection"),
+                "articles": raw_input("articles"),
+                "abc_classification": upstream(GROUP, "abc_classification"),
+            },
+        ),
     ]
