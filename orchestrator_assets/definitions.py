@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 
 from orchestrator_assets import project_paths
-from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensors
+from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensors, build_freshness_check
 from orchestrator_assets.defs.automation.extract_sensor import build_extract_sensor
 from orchestrator_assets.defs.automation.schedules import build_schedules
 from orchestrator_assets.defs.automation.workflows import build_workflow_definitions, load_workflows
@@ -25,6 +25,7 @@ from orchestrator_assets.defs.stock.assets import build_stock_assets
 from orchestrator_assets.defs.urgence.assets import build_urgence_assets
 from orchestrator_assets.defs.validation.checks import build_validation_checks
 from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
+from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
 from orchestrator_assets.partitions import daily_partitions, monthly_partitions
 from orchestrator_assets.publishing_executor import publishing_executor
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
@@ -47,7 +48,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     warehouse = Warehouse(path=str(warehouse_file))
     daily_job = dg.define_asset_job(
         DAILY_JOB_NAME,
-        selection=dg.AssetSelection.assets(*assets),
+        selection=dg.AssetSelection.assets(*assets) - dg.AssetSelection.checks(FRESHNESS_CHECK_KEY),
         partitions_def=daily,
         description="The whole daily pipeline for one partition: ingestion, then the modules built on it.",
     )
@@ -60,10 +61,10 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     workflow_jobs, workflow_schedules = build_workflow_definitions(load_workflows(), assets, daily)
     return dg.Definitions(
         assets=[*assets, *kpi_assets],
-        asset_checks=build_validation_checks(daily),
+        asset_checks=[*build_validation_checks(daily), build_freshness_check()],
         jobs=[daily_job, monthly_job, *workflow_jobs],
         schedules=[*build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME), *workflow_schedules],
-        sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors()],
+        sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors(Path(warehouse_file))],
         resources={
             "warehouse": warehouse,
             "warehouse_io_manager": PolarsWarehouseIOManager(warehouse=warehouse),

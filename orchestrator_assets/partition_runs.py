@@ -21,11 +21,11 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from orchestrator_assets import project_paths
+from orchestrator_assets.step_failures import step_failure_message
 
 if TYPE_CHECKING:
     import dagster as dg
     from dagster._core.definitions.reconstruct import ReconstructableJob
-    from dagster._core.execution.plan.objects import StepFailureData
 
 
 def prepare_environment() -> None:
@@ -181,27 +181,6 @@ def ingest_range(
     if not result.success:
         print_step_failures(result)
     return 0 if result.success else 1
-
-
-def step_failure_message(data: StepFailureData) -> str:
-    """The step's own error, not Dagster's wrapper around it.
-
-    A Failure says what it means in its description; otherwise the serialized error is a
-    chain ("Exceeded max_retries of 3" or "Error occurred while executing op ...") whose
-    cause is the exception the step raised: show that one, and how often it was retried."""
-    if data.user_failure_data and data.user_failure_data.description:
-        return data.user_failure_data.description.strip()
-    error = data.error
-    if error is None:
-        return "unknown error"
-    retried = ""
-    while error.cause is not None and (
-        error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested") or error.cls_name.startswith("Dagster")
-    ):
-        if error.message.startswith("Exceeded max_retries"):
-            retried = f" (after {error.message.split()[-1]} retries)"
-        error = error.cause
-    return error.message.strip() + retried
 
 
 def print_step_failures(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> None:

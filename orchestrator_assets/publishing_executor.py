@@ -7,6 +7,10 @@ Dagster's `multi_or_in_process_executor` (same configuration, same behaviour) an
 the last step, publishes the files the run wrote (and those of the run it re-executes) if
 no step failed. A failed blocking check fails its step (Dagster raises on it), so a run
 whose blocking checks failed publishes nothing. A killed run never reaches this point.
+
+Being the one place every run passes through, it also sends the run's alert events
+(defs/automation/run_alerts.py): run_started before the first step, then run_failed, or,
+after publication, critique_a per partition concerned and run_succeeded.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import dagster as dg
 from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.executor.base import Executor
 
+from orchestrator_assets.defs.automation import run_alerts
 from orchestrator_assets.publication import publish
+from orchestrator_assets.step_failures import step_failure_message
 from orchestrator_assets.table_files import UnitFile, run_files
 from orchestrator_assets.warehouse import run_chain
 
@@ -47,16 +53,19 @@ class PublishingExecutor(Executor):
         return self._inner.step_dependency_config
 
     def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
-        failed = False
+        run = plan_context.dagster_run
+        run_started = time.perf_counter()
+        run_alerts.run_started(self._root, run, plan_context.log.info)
+        failed_steps: list[tuple[str, str]] = []
         for event in self._inner.execute(plan_context, execution_plan):
             if event.event_type == DagsterEventType.STEP_FAILURE:
-                failed = True
+                failed_steps.append((event.step_key or "?", step_failure_message(event.step_failure_data)))
             yield event
-        run = plan_context.dagster_run
-        if failed:
+        if failed_steps:
             plan_context.log.warning(
                 f"run {run.run_id} had a failed step: its tables are not published (readers keep the previous run's)"
             )
+            run_alerts.run_failed(self._root, run, failed_steps, plan_context.log.info)
             return
         started = time.perf_counter()
         files, partitions = publish_run(self._root, plan_context.instance, run.run_id)
@@ -65,6 +74,9 @@ class PublishingExecutor(Executor):
                 f"published {len(files)} table files of {len(partitions)} partition(s) "
                 f"({partitions[0]} .. {partitions[-1]}) in {time.perf_counter() - started:.3f} s"
             )
+        run_alerts.run_succeeded(
+            self._root, plan_context.instance, run, time.perf_counter() - run_started, plan_context.log.info
+        )
 
 
 def publishing_executor(warehouse_root: Path) -> dg.ExecutorDefinition:

@@ -47,9 +47,8 @@ def write_handmade_dataset(root: Path, days: list[date]) -> Path:
     return root
 
 
-@pytest.fixture
-def project_env(tmp_path, monkeypatch):
-    """Point the data folder, warehouse and Dagster home at a temporary folder.
+def point_project_at(root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the data folder, warehouse and Dagster home into `root`; returns the data folder.
 
     Dagster caches the last job built by `reconstructable(daily_job)` per process; a CLI
     command is its own process, but tests share one, so the cache is cleared here so that
@@ -59,10 +58,16 @@ def project_env(tmp_path, monkeypatch):
 
     ReconstructableJob.get_definition.cache_clear()
     ReconstructableJob.get_repository_definition.cache_clear()
-    data = tmp_path / "data"
+    data = root / "data"
     data.mkdir()
     monkeypatch.setenv("REASSORT_DATA_DIR", str(data))
     monkeypatch.setenv("REASSORT_WAREHOUSE", str(data / "warehouse"))
-    (tmp_path / "dagster_home").mkdir()
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    (root / "dagster_home").mkdir()
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     return data
+
+
+@pytest.fixture
+def project_env(tmp_path, monkeypatch):
+    """The data folder, warehouse and Dagster home in a temporary folder (point_project_at)."""
+    return point_project_at(tmp_path, monkeypatch)

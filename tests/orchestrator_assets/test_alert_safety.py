@@ -3,6 +3,7 @@
 import logging
 import socket
 import time
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -113,8 +114,8 @@ def _observe_critique_a(instance: dg.DagsterInstance, days: int) -> None:
         )
 
 
-def _sensor(name: str) -> dg.SensorDefinition:
-    return next(sensor for sensor in build_alert_sensors() if sensor.name == name)
+def _sensor(name: str, ledger_root: Path) -> dg.SensorDefinition:
+    return next(sensor for sensor in build_alert_sensors(ledger_root) if sensor.name == name)
 
 
 def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str | None):
@@ -123,10 +124,10 @@ def _tick(sensor: dg.SensorDefinition, instance: dg.DagsterInstance, cursor: str
         return result, context.cursor
 
 
-def test_a_tick_posts_at_most_the_bounded_number_of_alerts_and_the_rest_go_next_tick(monkeypatch):
+def test_a_tick_posts_at_most_the_bounded_number_of_alerts_and_the_rest_go_next_tick(monkeypatch, tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     _observe_critique_a(instance, MAX_ALERTS_PER_TICK + 3)
-    sensor = _sensor("critique_a_alert")
+    sensor = _sensor("critique_a_alert", tmp_path)
     with Receiver() as recorder:
         monkeypatch.setenv(WEBHOOK_ENV, recorder.url)
         _, cursor = _tick(sensor, instance, None)
@@ -136,10 +137,10 @@ def test_a_tick_posts_at_most_the_bounded_number_of_alerts_and_the_rest_go_next_
     assert partitions == [f"2026-01-{day:02d}" for day in range(1, MAX_ALERTS_PER_TICK + 4)]
 
 
-def test_a_tick_stops_at_the_first_alert_the_webhook_does_not_take(monkeypatch):
+def test_a_tick_stops_at_the_first_alert_the_webhook_does_not_take(monkeypatch, tmp_path):
     instance = dg.DagsterInstance.ephemeral()
     _observe_critique_a(instance, 3)
-    sensor = _sensor("critique_a_alert")
+    sensor = _sensor("critique_a_alert", tmp_path)
     with Receiver(status=503) as recorder:
         monkeypatch.setenv(WEBHOOK_ENV, recorder.url)
         result, _ = _tick(sensor, instance, None)
@@ -147,12 +148,12 @@ def test_a_tick_stops_at_the_first_alert_the_webhook_does_not_take(monkeypatch):
     assert "the rest waits" in result.skip_message
 
 
-def test_a_refused_url_is_reported_at_definitions_load_and_each_tick_skips_without_raising(monkeypatch, caplog):
+def test_a_refused_url_is_reported_at_definitions_load_and_each_tick_skips_without_raising(monkeypatch, caplog, tmp_path):
     monkeypatch.setenv(WEBHOOK_ENV, "file:///etc/passwd")
     instance = dg.DagsterInstance.ephemeral()
     _observe_critique_a(instance, 1)
     with caplog.at_level(logging.WARNING, logger="reassort.alerts"):
-        sensors = {sensor.name: sensor for sensor in build_alert_sensors()}
+        sensors = {sensor.name: sensor for sensor in build_alert_sensors(tmp_path)}
     assert any("REASSORT_ALERT_WEBHOOK refused: scheme 'file'" in record.getMessage() for record in caplog.records)
 
     result, cursor = _tick(sensors["critique_a_alert"], instance, None)

@@ -4,7 +4,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from orchestrator_assets.partition_runs import print_step_failures, step_failure_message
+from orchestrator_assets.partition_runs import print_step_failures
+from orchestrator_assets.step_failures import step_failure_message
 from orchestrator_assets.step_limits import RETRY_POLICY, is_transient, time_limited
 
 

@@ -42,6 +42,7 @@ from dagster._utils.schedules import is_valid_cron_string
 
 from orchestrator_assets import project_paths
 from orchestrator_assets.run_parameters import ParameterError, overrides_from_mapping, run_config_for
+from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
 
 MODULES = ("ingest", "stock", "urgence", "knapsack")  # daily modules, in pipeline order
 KEYS = {"description", "modules", "parameters", "schedule"}
@@ -226,7 +227,7 @@ def build_workflow_definitions(
         selected = [a for a in assets if any(a.specs_by_key[k].group_name in workflow.modules for k in a.keys)]
         job = dg.define_asset_job(
             workflow.job_name,
-            selection=dg.AssetSelection.assets(*selected),
+            selection=dg.AssetSelection.assets(*selected) - dg.AssetSelection.checks(FRESHNESS_CHECK_KEY),
             partitions_def=partitions_def,
             config=run_config_for(workflow.overrides, selected) or None,
             description=workflow.description or f"Declared in workflows.yaml: modules {', '.join(workflow.modules)}",

@@ -1,0 +1,29 @@
+"""What a failed step says: its own error, not Dagster's wrapper around it (the CLI prints
+it, the run_failed alert carries it)."""
+
+from __future__ import annotations
+
+from dagster._core.execution.plan.objects import StepFailureData
+
+
+def step_failure_message(data: StepFailureData | None) -> str:
+    """The step's own error, not Dagster's wrapper around it.
+
+    A Failure says what it means in its description; otherwise the serialized error is a
+    chain ("Exceeded max_retries of 3" or "Error occurred while executing op ...") whose
+    cause is the exception the step raised: show that one, and how often it was retried."""
+    if data is None:
+        return "unknown error"
+    if data.user_failure_data and data.user_failure_data.description:
+        return data.user_failure_data.description.strip()
+    error = data.error
+    if error is None:
+        return "unknown error"
+    retried = ""
+    while error.cause is not None and (
+        error.cls_name in ("RetryRequestedFromPolicy", "RetryRequested") or error.cls_name.startswith("Dagster")
+    ):
+        if error.message.startswith("Exceeded max_retries"):
+            retried = f" (after {error.message.split()[-1]} retries)"
+        error = error.cause
+    return error.message.strip() + retried
