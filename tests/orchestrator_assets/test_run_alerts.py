@@ -206,15 +206,10 @@ def test_an_event_the_webhook_refused_is_retried_until_taken_then_never_again(tm
     assert alert_ledger.delivery_counts(tmp_path) == {"delivered": 1}
 
 
-def _claim(args) -> bool:
-    root, payload = args
-    return alert_ledger.claim(root, payload)
-
-
 def test_processes_racing_for_one_event_claim_it_once(tmp_path):
     payload = {"event_id": "run_failed:race", "event": "run_failed"}
-    with multiprocessing.get_context("spawn").Pool(4) as pool:
-        won = pool.map(_claim, [(tmp_path, payload)] * 16)
+    with multiprocessing.get_context("fork").Pool(4) as pool:  # processes, not threads
+        won = pool.starmap(alert_ledger.claim, [(tmp_path, payload)] * 16)
     assert sum(won) == 1
     assert json.loads(next((tmp_path / alert_ledger.LEDGER_DIR).glob("*.json")).read_text())["payload"] == payload
 
