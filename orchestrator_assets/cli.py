@@ -23,6 +23,7 @@ from orchestrator_assets.partition_runs import (
     prepare_environment,
     run_partitions,
 )
+from solvers.horizon import DEFAULT_HORIZON_DAYS
 
 UI_HINT = (
     "Open the Dagster UI:   uv run reassort ui      (then http://127.0.0.1:3000)\n"
@@ -371,6 +372,22 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return subprocess.call(command)
 
 
+def service_command(service: str, host: str, port: int) -> list[str]:
+    """The production processes (docs/operations.md, "Services"): the webserver and the daemon
+    as two processes on one DAGSTER_HOME, each run by this interpreter (no PATH lookup)."""
+    workspace = str(project_paths.PROJECT_ROOT / "workspace.yaml")
+    if service == "webserver":
+        return [sys.executable, "-m", "dagster_webserver", "-w", workspace, "-h", host, "-p", str(port)]
+    return [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    prepare_environment()
+    command = service_command(args.service, args.host, args.port)
+    print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} " + " ".join(command), flush=True)
+    os.execv(command[0], command)  # the service is this process: a supervisor's signals reach it
+
+
 # ---------------------------------------------------------------- metrics, health
 def cmd_metrics(args: argparse.Namespace) -> int:
     from orchestrator_assets.health_checks import project_instance
@@ -459,7 +476,7 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--date", type=_date, required=True)
     curve.add_argument("--article", required=True)
     curve.add_argument("--site", help="one site; without it, the article summed over all its sites")
-    curve.add_argument("--horizon", type=int, default=30, help="days (use the run's stock.horizon_days)")
+    curve.add_argument("--horizon", type=int, default=DEFAULT_HORIZON_DAYS, help="days (use the run's stock.horizon_days)")
     curve.add_argument("--format", default="table", choices=["table", "csv"])
     curve.set_defaults(handler=cmd_curve)
 
@@ -494,6 +511,14 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; another exposes the figures unauthenticated)")
     metrics.add_argument("--port", type=int, default=9464)
     metrics.set_defaults(handler=cmd_metrics)
+
+    serve = commands.add_parser(
+        "serve", help="run one production service: the webserver or the daemon (two processes, one DAGSTER_HOME)"
+    )
+    serve.add_argument("service", choices=["webserver", "daemon"])
+    serve.add_argument("--host", default="127.0.0.1", help="webserver address (default 127.0.0.1: put a proxy with authentication in front to open it)")
+    serve.add_argument("--port", type=int, default=3000)
+    serve.set_defaults(handler=cmd_serve)
 
     health = commands.add_parser("health", help="check warehouse, Dagster instance, daemon, partition freshness and disk (exit 1 if unhealthy)")
     health.add_argument("--format", choices=["text", "json"], default="text")

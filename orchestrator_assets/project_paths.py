@@ -31,13 +31,18 @@ def legacy_warehouse_file() -> Path:
 
 #: the instance of a new DAGSTER_HOME: default storage in the folder; run monitoring so that
 #: the daemon (`reassort ui` starts one) marks failed a run whose worker process died
-#: (kill -9): its tables were never published (CLI runs: orphan_runs.py at the next start).
-INSTANCE_CONFIG = """# Dagster instance of Réassort: default storage in this folder.
+#: (kill -9): its tables were never published (CLI runs: orphan_runs.py at the next start);
+#: Dagster's telemetry off (set `enabled: true` to send Dagster its anonymous usage data).
+INSTANCE_HEADER = "# Dagster instance of Réassort: default storage in this folder."
+TELEMETRY_OFF = """telemetry:
+  enabled: false
+"""
+INSTANCE_CONFIG = f"""{INSTANCE_HEADER}
 run_monitoring:
   enabled: true
   start_timeout_seconds: 180
   max_resume_run_attempts: 0
-"""
+{TELEMETRY_OFF}"""
 
 
 def dagster_home() -> Path:
@@ -47,6 +52,12 @@ def dagster_home() -> Path:
     config = home / "dagster.yaml"
     if not config.exists():  # Dagster's default storage, without its warning on every command
         config.write_text(INSTANCE_CONFIG)
+    else:
+        text = config.read_text()
+        # a home this project created before telemetry was set: turn it off, as in a new one
+        # (a dagster.yaml the operator wrote is left alone)
+        if text.startswith(INSTANCE_HEADER) and "\ntelemetry:" not in text:
+            config.write_text(text.rstrip("\n") + "\n" + TELEMETRY_OFF)
     return home
 
 
