@@ -69,6 +69,7 @@ def run_partitions(
     with dg.DagsterInstance.get() as instance:
         for run_id in fail_orphaned_runs(instance):
             print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
+            report_orphan(instance, run_id)
         job = dg.reconstructable(daily_job)
         history_days = int(overrides.get("stock", {}).get("history_days", StockConfig().history_days))
         if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
@@ -109,6 +110,18 @@ def run_partitions(
                     break
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
     return failures
+
+
+def report_orphan(instance: dg.DagsterInstance, run_id: str) -> None:
+    """The run_failed event of a run whose process died (it could not send it): posted here
+    as well as by the failure sensor where a daemon runs; the ledger keeps it to one post."""
+    from orchestrator_assets.defs.automation import alert_events
+    from orchestrator_assets.defs.automation.alert_dispatch import emit
+
+    run = instance.get_run_by_id(run_id)
+    if run is not None:
+        message = "the process that ran it is gone (killed or closed); its tables were not published"
+        emit(project_paths.warehouse_path(), alert_events.run_failed(run, message))
 
 
 def contiguous_ranges(days: Sequence[date]) -> list[tuple[date, date]]:
