@@ -19,6 +19,7 @@ import polars as pl
 
 from solvers.knapsack.site_model import (
     CRITICAL_LEVEL,
+    DEFAULT_SOLVER,
     STRATEGIES,
     TOPUP_RATIO,
     SiteCapacities,
@@ -71,7 +72,7 @@ def alternatives(
     pairs: pl.DataFrame,
     capacities: SiteCapacities,
     chosen: Strategy = "criticite_hybride",
-    solver: SiteSolver = "cbc",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
     chosen_plan: tuple[pl.DataFrame, str] | None = None,

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from solvers.knapsack.site_model import (
+    DEFAULT_SOLVER,
     TOPUP_RATIO,
     SiteCapacities,
     SiteSolver,
@@ -91,7 +92,7 @@ def solve_sites(
     pairs: pl.DataFrame,
     capacities: Mapping[object, SiteCapacities],
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "cbc",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
     workers: int = 1,

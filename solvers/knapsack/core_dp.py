@@ -56,8 +56,8 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from solvers.knapsack.laminar_dp import _grid, _profile, binary_split, reconstruct
-from solvers.knapsack.laminar_lp import _lp_duals, _reduced_cost_fixing
+from solvers.knapsack.laminar_dp import binary_split, dp_profile, reconstruct, weight_grid
+from solvers.knapsack.laminar_lp import lp_duals, reduced_cost_fixing
 
 #: Default cap on DP cell updates (profiles + window combinations), ~0.5 s.
 CORE_WORK_LIMIT = 400_000_000
@@ -139,7 +139,7 @@ class _Component:
 
     def solve(self) -> None:
         zeros = np.zeros(self.split_weight.size)
-        _, self.profile, self.take = _profile(
+        _, self.profile, self.take = dp_profile(
             self.split_weight.astype(np.int64), zeros, self.split_value.astype(np.float64), self.cap, 0.0
         )
 
@@ -176,7 +176,7 @@ class _Saturated:
         self.q_split = q[items[split_item]] * self.split_lots
 
     def solve(self) -> None:
-        pp, qq, self.take = _profile(self.split_weight.astype(np.int64), self.p_split, self.q_split, self.cap, self.tol)
+        pp, qq, self.take = dp_profile(self.split_weight.astype(np.int64), self.p_split, self.q_split, self.cap, self.tol)
         self.p_max = float(pp[-1])
         reach = pp >= self.p_max - self.tol
         self.c_min = int(np.argmax(reach))
@@ -233,7 +233,7 @@ class _Reduced:
 
     def dual_bound(self, lp_u: np.ndarray, t_rest: int, c_rest: np.ndarray, base: float):
         """(D, lam, mu): the Lagrangian bound of step 4 with the LP's duals."""
-        lam, mu = _lp_duals(self.lp_v, self.lp_w, lp_u, self.lp_g, float(t_rest), self.lp_caps(c_rest))
+        lam, mu = lp_duals(self.lp_v, self.lp_w, lp_u, self.lp_g, float(t_rest), self.lp_caps(c_rest))
         mu_all = np.concatenate([[0.0], mu])
         rc = self.lp_v - (lam + mu_all[self.lp_g + 1]) * self.lp_w
         bound = base + float(np.sum(np.maximum(rc, 0.0) * lp_u)) + lam * t_rest + float(
@@ -285,7 +285,7 @@ def core_dp(
     if np.any(values[worth] <= 0):
         return None
     idx = np.flatnonzero(worth)
-    grid = _grid(weight[idx], [float(total_capacity), *map(float, group_capacity)])
+    grid = weight_grid(weight[idx], [float(total_capacity), *map(float, group_capacity)])
     if grid is None:
         return None
     W = np.zeros(n, dtype=np.int64)
@@ -383,7 +383,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     t_rest, c_rest, base = red.rest(red.lo)
     scale = max(1.0, abs(target))
     cut = target - base + 1e-11 * scale
-    f_lo, f_hi = _reduced_cost_fixing(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest), cut)
+    f_lo, f_hi = reduced_cost_fixing(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest), cut)
     real = red.order < n_c
     if np.any(f_lo[real] > f_hi[real]):
         return None, "reduced-cost fixing", 0
@@ -484,7 +484,7 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
 def _improved_incumbent(improve, red: _Reduced, t_rest: int, c_rest: np.ndarray) -> np.ndarray:
     """A plan of the reduced phase-2 problem: each saturated category at the volume its
     LP term prefers (its hull at the total's dual), the other items by ``improve``."""
-    lam, _ = _lp_duals(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest))
+    lam, _ = lp_duals(red.lp_v, red.lp_w, red.lp_u, red.lp_g, float(t_rest), red.lp_caps(c_rest))
     x = red.lo.copy()
     room = t_rest
     for sat in red.saturated.values():

@@ -10,9 +10,17 @@ Solver choices, and why:
   ``highs`` executable, which the highspy wheel does not ship).
 - Both run with a zero relative gap and a 1e-9 absolute gap: HiGHS's default
   ``mip_rel_gap`` of 1e-4 would stop before taking small top-up lots (values ~1e-3) and
-  call the plan optimal. CBC also gets ``increment 1e-9``: with fractional values it
-  otherwise derives a cutoff increment and may end up to ~1e-5 short of the optimum
-  while saying "Optimal" (2 of 1,000 benchmark sites, 6e-6 and 1e-5 short; ~9 % slower).
+  call the plan optimal.
+- CBC gets ``increment 1e-9`` only when some value is fractional (``needs_increment``),
+  which every site problem has: there CBC otherwise cuts off nodes that do not beat the
+  incumbent by its default increment (1e-5) and may end up to ~1e-5 short of the
+  optimum while saying "Optimal" (2 of 1,000 benchmark sites, 6e-6 and 1e-5 short; ~9 %
+  slower). When every value is an integer, two plans differ by at least 1 and CBC
+  derives that increment itself (its log: "Cutoff increment increased from 1e-05 to
+  0.9999"): forcing 1e-9 there can only prune less (measured: no difference on the
+  problems of docs/benchmarks.md, "PuLP/CBC cutoff increment"; issue 20 saw 0.18 pt of
+  gap on hidden ones). CBC also finds decimal steps (0.0999 on mknap1 problem 2), but the
+  rule stays "integers only": it is certain, and keeps every site solve as it was.
 
 Statuses: PuLP reports a solve stopped at the time limit *with* an incumbent as
 ``LpStatusOptimal`` + ``LpSolutionIntegerFeasible``; only ``LpSolutionOptimal`` means
@@ -115,7 +123,16 @@ def build_model(
     return prob, variables
 
 
-def _make_solver(solver: ExactSolver, time_limit_s: float, log_path: str | None, threads: int):
+def needs_increment(problem: KnapsackProblem) -> bool:
+    """Whether CBC must be told ``increment 1e-9``: some item that can be taken has a
+    fractional value (module docstring). With integer values CBC's own increment is exact."""
+    values = problem.values[problem.upper > 0]
+    return not bool(np.all(values == np.rint(values)))
+
+
+def _make_solver(
+    solver: ExactSolver, time_limit_s: float, log_path: str | None, threads: int, increment: bool = True
+):
     if solver == "cbc":
         return pulp.COIN_CMD(
             path=_cbc_path(),
@@ -124,7 +141,7 @@ def _make_solver(solver: ExactSolver, time_limit_s: float, log_path: str | None,
             gapRel=0.0,
             gapAbs=1e-9,
             logPath=log_path,
-            options=["increment 1e-9"],
+            options=["increment 1e-9"] if increment else [],
         )
     if solver == "highs":
         return pulp.HiGHS(
@@ -150,6 +167,16 @@ def _read_highs_bound(prob: pulp.LpProblem) -> float:
         return float("nan")
 
 
+def _no_plan(
+    status: SolveStatus, solver: str, build_ms: float, solve_ms: float, detail: str, n_items: int
+) -> KnapsackResult:
+    """A solve without a plan (SOLVER_ERROR, NO_SOLUTION): x = 0, bound and gap unknown."""
+    return KnapsackResult(
+        x=np.zeros(n_items, dtype=np.int64), objective=0.0, bound=float("nan"), gap=float("nan"),
+        status=status, solver=solver, build_ms=build_ms, solve_ms=solve_ms, detail=detail,
+    )
+
+
 def solve_exact(
     problem: KnapsackProblem,
     solver: ExactSolver = "cbc",
@@ -167,22 +194,24 @@ def solve_exact(
         raise ValueError(f"unknown exact solver {solver!r} (expected 'cbc' or 'highs')")
     if not np.any(problem.upper > 0):
         x = np.zeros(problem.n_items, dtype=np.int64)
-        return KnapsackResult(x, 0.0, 0.0, 0.0, SolveStatus.OPTIMAL, solver, 0.0, 0.0)
+        return KnapsackResult(
+            x=x, objective=0.0, bound=0.0, gap=0.0, status=SolveStatus.OPTIMAL, solver=solver,
+            build_ms=0.0, solve_ms=0.0,
+        )
     prob, variables = build_model(problem, min_constraints)
     t1 = time.perf_counter()
     build_ms = (t1 - t0) * 1e3
-    zero = np.zeros(problem.n_items, dtype=np.int64)
     log_path = None
     if solver == "cbc":
         fd, log_path = tempfile.mkstemp(prefix="reassort_cbc_", suffix=".log")
         os.close(fd)
     try:
         try:
-            prob.solve(_make_solver(solver, time_limit_s, log_path, threads))
+            prob.solve(_make_solver(solver, time_limit_s, log_path, threads, needs_increment(problem)))
         except Exception as exc:  # PulpSolverError, OSError, a killed subprocess...
-            return KnapsackResult(
-                zero, 0.0, float("nan"), float("nan"), SolveStatus.SOLVER_ERROR, solver,
-                build_ms, (time.perf_counter() - t1) * 1e3, detail=repr(exc),
+            return _no_plan(
+                SolveStatus.SOLVER_ERROR, solver, build_ms, (time.perf_counter() - t1) * 1e3, repr(exc),
+                problem.n_items,
             )
         sol_status = prob.sol_status
         bound = float("nan")
@@ -203,9 +232,7 @@ def solve_exact(
             else SolveStatus.NO_SOLUTION
         )
         detail = f"pulp status {pulp.LpStatus[prob.status]}, solution {pulp.LpSolution[sol_status]}"
-        return KnapsackResult(
-            zero, 0.0, float("nan"), float("nan"), status, solver, build_ms, solve_ms, detail
-        )
+        return _no_plan(status, solver, build_ms, solve_ms, detail, problem.n_items)
 
     x = np.array(
         [0 if v is None or v.varValue is None else round(v.varValue) for v in variables],
@@ -217,18 +244,19 @@ def solve_exact(
         for coef, rhs in min_constraints
     )
     if not (problem.is_feasible(x, _CHECK_TOLERANCE) and holds):
-        return KnapsackResult(
-            zero, 0.0, float("nan"), float("nan"), SolveStatus.SOLVER_ERROR, solver,
-            build_ms, solve_ms, detail="solver plan infeasible after rounding",
+        return _no_plan(
+            SolveStatus.SOLVER_ERROR, solver, build_ms, solve_ms,
+            "solver plan infeasible after rounding", problem.n_items,
         )
     objective = problem.objective(x)
     if sol_status == pulp.LpSolutionOptimal:
         return KnapsackResult(
-            x, objective, objective, 0.0, SolveStatus.OPTIMAL, solver, build_ms, solve_ms
+            x=x, objective=objective, bound=objective, gap=0.0, status=SolveStatus.OPTIMAL,
+            solver=solver, build_ms=build_ms, solve_ms=solve_ms,
         )
     if math.isfinite(bound):
         bound = max(bound, objective)
     return KnapsackResult(
-        x, objective, bound, relative_gap(objective, bound),
-        SolveStatus.TIME_LIMIT_FEASIBLE, solver, build_ms, solve_ms,
+        x=x, objective=objective, bound=bound, gap=relative_gap(objective, bound),
+        status=SolveStatus.TIME_LIMIT_FEASIBLE, solver=solver, build_ms=build_ms, solve_ms=solve_ms,
     )

@@ -40,9 +40,9 @@ or the time is up:
 
 The bound is the least of the bounds met (L at every price tried, the LP optimum, the
 MILP's dual bound); gap = (bound - objective) / objective. Status: OPTIMAL when the plan
-meets its bound (within 1e-9, as relative_gap says); otherwise TIME_LIMIT_FEASIBLE, the
-detail saying whether the time limit or the gap tolerance stopped the search. The greedy
-plan is always offered too, so a plan exists whatever fails.
+meets its bound (within 1e-9, as relative_gap says); GAP_LIMIT_FEASIBLE when the search
+stopped within ``gap_tolerance`` of it; otherwise TIME_LIMIT_FEASIBLE (the time limit
+stopped it). The greedy plan is always offered too, so a plan exists whatever fails.
 """
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ import numpy as np
 from solvers.knapsack.greedy import solve_greedy
 from solvers.knapsack.group_milp import solve_lp, solve_milp
 from solvers.knapsack.group_model import GroupModel
-from solvers.knapsack.laminar_bnb import LaminarStructure, _search
-from solvers.knapsack.laminar_lp import _lp
+from solvers.knapsack.laminar_bnb import LaminarStructure, laminar_search
+from solvers.knapsack.laminar_lp import lp_greedy
 from solvers.knapsack.problem import CAPACITY_TOLERANCE, KnapsackProblem, SolveStatus, relative_gap
 
 #: Default relative gap at which a group stops searching: 0.1 %, the target of issue 15
@@ -139,7 +139,7 @@ def _van_lp_bound(values: np.ndarray, upper: np.ndarray, s: LaminarStructure) ->
     total = (s.total_capacity if np.isfinite(s.total_capacity) else 1e300) + CAPACITY_TOLERANCE
     caps = s.group_capacity.astype(np.float64) + CAPACITY_TOLERANCE
     return bound + float(
-        _lp(values[cand], s.weight[cand], np.zeros(cand.size, np.int64), upper[cand].astype(np.int64),
+        lp_greedy(values[cand], s.weight[cand], np.zeros(cand.size, np.int64), upper[cand].astype(np.int64),
             s.group[cand], float(total), caps, np.empty(caps.shape[0]), np.zeros(cand.size))
     )
 
@@ -187,11 +187,11 @@ def solve_van(
     if primary is None:
         if not np.any((vals > 0) & (up > 0)):
             return np.zeros(values.shape[0], dtype=np.int64), 0.0
-        found = _search(vals, up, s, VAN_NODE_LIMIT)
+        found = laminar_search(vals, up, s, VAN_NODE_LIMIT)
     else:
         own = float(np.dot(primary, x_start)) if rhs is None else float(rhs)
         hold = own - VAN_HOLD_TOLERANCE * max(1.0, abs(own)) if own > 0 else -np.inf
-        found = _search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))
+        found = laminar_search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))
         if not found.proven:
             value = float(np.dot(vals, found.x))
             return found.x, max(value, _van_lp_bound_with_hold(vals, up, s, primary, hold))
@@ -212,8 +212,8 @@ def warm_up() -> None:
     problem = KnapsackProblem.from_rows([2.0, 1.0], [2, 2], [(np.array([0, 1]), np.array([1.0, 1.0]))], [3.0])
     solve_greedy(problem)
     s = LaminarStructure(weight=np.array([1.0, 1.0]), group=np.array([-1, -1]), group_capacity=np.zeros(0), total_capacity=3.0)
-    _search(problem.values, problem.upper, s, 10)
-    _search(problem.values, problem.upper, s, 10, np.array([1.0, 0.0]), 1.0, np.array([1, 0]))
+    laminar_search(problem.values, problem.upper, s, 10)
+    laminar_search(problem.values, problem.upper, s, 10, np.array([1.0, 0.0]), 1.0, np.array([1, 0]))
     _van_lp_bound(problem.values, problem.upper, s)
     _WARM = True
 

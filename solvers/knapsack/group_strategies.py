@@ -34,7 +34,7 @@ from solvers.knapsack.group_exact import GAP_TOLERANCE, GroupResult, Hold, VanHo
 from solvers.knapsack.group_model import GroupModel
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE
 from solvers.knapsack.problem import SolveStatus, relative_gap
-from solvers.knapsack.site_model import STRATEGIES, SiteSolver, Strategy, solve_model
+from solvers.knapsack.site_model import DEFAULT_SOLVER, STRATEGIES, SiteSolver, Strategy, solve_model
 
 #: Share of the time limit phase 2 of criticite_hybride always gets (lexicographic.py).
 MIN_PHASE_SHARE = 0.1
@@ -138,7 +138,7 @@ def _criticite_hybride(gm: GroupModel, time_limit_s: float, gap_tolerance: float
 def solve_group(
     gm: GroupModel,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "bnb",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     gap_tolerance: float = GAP_TOLERANCE,
 ) -> GroupResult:

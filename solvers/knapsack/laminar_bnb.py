@@ -37,9 +37,7 @@ Exact up to float noise: a node is cut when its bound is not above incumbent +
 assumption on their decimals): the capacities are widened by the package's
 CAPACITY_TOLERANCE, so that the LP bound covers every plan the tolerance accepts, and
 the final plan is checked with ``is_feasible``. Worst-case time is exponential, so the
-search stops after ``node_limit`` nodes and says it did not prove optimality; then
-``solve_exact_structured`` / ``solve_lexicographic_structured`` hand the problem (or
-the phase that did not close) to PuLP/CBC, the general path.
+search stops after ``node_limit`` nodes and says it did not prove optimality.
 
 Behind the search, exact DPs: real sites have plateaus of near-equal value per weight
 (U = 0 pairs worth 0.01 x importance weight, top-up lots 0.1 x that, shared
@@ -49,16 +47,21 @@ within its budget. When a search runs out of nodes: (1) the core DP of core_dp.p
 (phase 2: critical lots the hold forces pinned, saturated categories profiled;
 reduced-cost fixing; windows from the LP duals; DP on the items left free), which
 closes every site of the generated `large` partition, depots (~8,000 items) included;
-(2) else the DP of laminar_dp.py on the whole problem; (3) else PuLP. The phase-2 DPs
+(2) else the DP of laminar_dp.py on the whole problem; (3) else the result is
+NODE_LIMIT_FEASIBLE (the search's incumbent, no bound) and ``solve_exact_structured`` /
+``solve_lexicographic_structured`` hand the problem (or the phase that did not close)
+to PuLP/CBC, the general path. The search and steps (1)-(2) are ``exact_search``, the
+one cascade of the plain solve and of both lexicographic phases. The phase-2 DPs
 maximise (critical value, value) lexicographically, i.e. with hold = opt1 exactly,
 inside the hold opt1 - 1e-7 x max(1, opt1) that PuLP states; a plan is accepted only
-if it meets that hold. ``DP_WORK_LIMIT < 0`` turns the DP fallbacks off.
+if it meets that hold. ``DP_WORK_LIMIT < 0`` turns the DP fallbacks off. README.md in
+this folder draws the whole cascade.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numba
 import numpy as np
@@ -67,7 +70,7 @@ from solvers.knapsack.core_dp import core_dp
 from solvers.knapsack.exact_pulp import ExactSolver, solve_exact
 from solvers.knapsack.laminar_dp import WORK_LIMIT as DP_WORK_LIMIT
 from solvers.knapsack.laminar_dp import lexicographic_dp
-from solvers.knapsack.laminar_lp import _child_bound, _lp, _lp_in_order
+from solvers.knapsack.laminar_lp import child_bound, lp_greedy, lp_greedy_in_order
 from solvers.knapsack.lexicographic import HOLD_TOLERANCE, solve_lexicographic
 from solvers.knapsack.problem import (
     CAPACITY_TOLERANCE,
@@ -87,7 +90,7 @@ OBJECTIVE_TOLERANCE = 1e-11
 NODE_LIMIT = 1_000
 #: Node budget of the search that finds an incumbent for the core DP's reduced problem.
 HEURISTIC_NODES = 500
-#: Beyond this many items the node budget shrinks in proportion (see ``_search``).
+#: Beyond this many items the node budget shrinks in proportion (see ``laminar_search``).
 LARGE_SITE_ITEMS = 1_000
 
 
@@ -226,11 +229,11 @@ def _branch_and_bound(v, w, u, group, total_cap, group_cap, v1, c_order, hold, x
                 if rem_group[g] < 0.0:
                     alive = False
             if alive and nc > 0:
-                if base_v1 + _lp_in_order(v1, w, lo, hi, group, c_order, rem_total, rem_group,
+                if base_v1 + lp_greedy_in_order(v1, w, lo, hi, group, c_order, rem_total, rem_group,
                                           scratch, take1) < hold_cut:
                     alive = False
             if alive:
-                bound = base_val + _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take)
+                bound = base_val + lp_greedy(v, w, lo, hi, group, rem_total, rem_group, scratch, take)
                 alive = bound > best + rel_eps * max(1.0, abs(best))
             if alive:
                 # 1) a free primary item: branch on it (the hold is not settled yet),
@@ -348,10 +351,10 @@ def _strong_branch(v, w, lo, hi, group, rem_total, rem_group, scratch, take, tak
         if take[i] - f <= 0.0:
             continue
         s = lo[i] + np.int64(f)
-        b_down = _child_bound(
+        b_down = child_bound(
             v, w, lo, hi, group, rem_total, rem_group, scratch, take2, base_val, i, lo[i], s
         )
-        b_up = _child_bound(
+        b_up = child_bound(
             v, w, lo, hi, group, rem_total, rem_group, scratch, take2, base_val, i, s + 1, hi[i]
         )
         score = max(bound - b_down, 1e-12) * max(bound - b_up, 1e-12)
@@ -374,8 +377,9 @@ def _grown(a, size):
 
 
 @dataclass(frozen=True)
-class _Search:
-    """One kernel run mapped back to the problem's items."""
+class SearchOutcome:
+    """One search (or DP) mapped back to the problem's items: the plan, the nodes spent
+    and whether the plan is proven optimal (else it is the incumbent at the node limit)."""
 
     x: np.ndarray
     nodes: int
@@ -392,7 +396,7 @@ def _greedy_start(v, w, u, group, total, group_cap, x0):
     return x
 
 
-def _search(
+def laminar_search(
     values: np.ndarray,
     upper: np.ndarray,
     s: LaminarStructure,
@@ -400,8 +404,9 @@ def _search(
     primary: np.ndarray | None = None,
     hold: float = -np.inf,
     x_start: np.ndarray | None = None,
-) -> _Search:
-    """max values.x over the laminar plans (with primary.x >= hold if primary is given).
+) -> SearchOutcome:
+    """max values.x over the laminar plans (with primary.x >= hold if primary is given),
+    by the branch and bound alone (no DP behind it: ``exact_search`` adds them).
 
     Items with weight 0 are taken in full when worth something (value or primary
     value > 0; the caller has refused weightless primary items of negative value);
@@ -437,7 +442,7 @@ def _search(
         OBJECTIVE_TOLERANCE, node_limit,
     )
     x[cand] = xs
-    return _Search(x, int(nodes), bool(proven))
+    return SearchOutcome(x, int(nodes), bool(proven))
 
 
 def _core_dp(
@@ -463,12 +468,12 @@ def _core_dp(
 def _heuristic_plan(values, upper, weight, group, group_capacity, total) -> np.ndarray:
     """A good plan of a plain laminar problem: the search with HEURISTIC_NODES nodes."""
     s = LaminarStructure(weight=weight, group=group, group_capacity=group_capacity, total_capacity=total)
-    return _search(values, upper, s, HEURISTIC_NODES).x
+    return laminar_search(values, upper, s, HEURISTIC_NODES).x
 
 
 def _dp_search(
     p_values: np.ndarray, upper: np.ndarray, s: LaminarStructure, q_values: np.ndarray | None = None
-) -> _Search | None:
+) -> SearchOutcome | None:
     """The exact DP of laminar_dp.py (lexicographic on (p, q)) as a proven search, or
     None when it does not apply (weights off its grid, negative values, too large)."""
     if np.any(s.weight <= 0):
@@ -479,7 +484,48 @@ def _dp_search(
     x = lexicographic_dp(
         s.weight, s.group, s.group_capacity, s.total_capacity, upper, p_values, q, DP_WORK_LIMIT
     )
-    return None if x is None else _Search(x, 0, True)
+    return None if x is None else SearchOutcome(x, 0, True)
+
+
+def exact_search(
+    values: np.ndarray,
+    upper: np.ndarray,
+    s: LaminarStructure,
+    node_limit: int,
+    primary: np.ndarray | None = None,
+    hold: float = -np.inf,
+    x_start: np.ndarray | None = None,
+    opt1: float | None = None,
+) -> tuple[SearchOutcome, str]:
+    """The exact cascade on one laminar problem (module docstring): the search; if it
+    runs out of nodes, the core DP; if that does not apply, the DP of laminar_dp.py.
+
+    Returns the outcome and how it ended: "N nodes", "node limit N, then <how>", or
+    "node limit N reached" when nothing closed it (then ``proven`` is False and x is the
+    search's incumbent). With ``primary`` it is phase 2 of the lexicographic solve:
+    max values.x subject to primary.x >= hold, ``opt1`` the proven phase-1 optimum; the
+    DPs maximise (primary.x, values.x) lexicographically, and the DP's plan is taken
+    only if it meets the hold. One function for the plain solve and both phases, so the
+    order of the fallbacks and their acceptance tests are written once.
+    """
+    found = laminar_search(values, upper, s, node_limit, primary, hold, x_start)
+    if found.proven:
+        return found, f"{found.nodes} nodes"
+    limit = f"node limit {found.nodes - 1}"
+    core = _core_dp(values, upper, s, found.x, primary, opt1)
+    if core is not None:
+        return SearchOutcome(core[0], found.nodes, True), f"{limit}, then {core[1]}"
+    if primary is None:
+        dp, how = _dp_search(np.maximum(values, 0.0), upper, s), "DP"
+    else:
+        dp, how = _dp_search(primary, upper, s, values), "lexicographic DP"
+        if dp is not None and float(np.dot(primary, dp.x)) < hold:
+            dp = None
+    if dp is None:
+        return found, f"{limit} reached"
+    # the DP value is the optimum: keep whichever plan reaches it (float noise)
+    better = float(np.dot(values, dp.x)) >= float(np.dot(values, found.x))
+    return SearchOutcome(dp.x if better else found.x, found.nodes, True), f"{limit}, then {how}"
 
 
 def solve_laminar_bnb(
@@ -487,49 +533,41 @@ def solve_laminar_bnb(
     structure: LaminarStructure | None = None,
     node_limit: int = NODE_LIMIT,
 ) -> KnapsackResult:
-    """Exact plan for a laminar problem; status NO_SOLUTION (with the incumbent in x,
-    detail "node limit") when the node budget runs out, so callers can fall back."""
+    """Exact plan for a laminar problem (``exact_search``): OPTIMAL, or NODE_LIMIT_FEASIBLE
+    (the incumbent in x, detail "node limit N reached") when nothing closed it, so that
+    callers can hand it to PuLP."""
     t0 = time.perf_counter()
     s = structure if structure is not None else laminar_structure(problem)
     if s is None:
         raise ValueError("problem does not have the total + disjoint categories structure")
     t1 = time.perf_counter()
-    found = _search(problem.values, problem.upper, s, node_limit)
-    detail = f"{found.nodes} nodes"
-    if not found.proven:
-        core = _core_dp(problem.values, problem.upper, s, found.x)
-        if core is not None:
-            found, detail = _Search(core[0], found.nodes, True), f"node limit {found.nodes - 1}, then {core[1]}"
-    if not found.proven:
-        dp = _dp_search(np.maximum(problem.values, 0.0), problem.upper, s)
-        if dp is not None:
-            # the DP value is the optimum: keep whichever plan reaches it (float noise)
-            better = problem.objective(dp.x) >= problem.objective(found.x)
-            found = _Search(dp.x if better else found.x, found.nodes, True)
-            detail = f"node limit {found.nodes - 1}, then DP"
+    found, detail = exact_search(problem.values, problem.upper, s, node_limit)
     t2 = time.perf_counter()
     return _result(problem, found, (t1 - t0) * 1e3, (t2 - t1) * 1e3, detail)
 
 
 def _result(
-    problem: KnapsackProblem, found: _Search, build_ms: float, solve_ms: float, detail: str
+    problem: KnapsackProblem, found: SearchOutcome, build_ms: float, solve_ms: float, detail: str
 ) -> KnapsackResult:
+    """OPTIMAL (proven), NODE_LIMIT_FEASIBLE (the incumbent: no bound) or SOLVER_ERROR
+    (a plan that fails ``is_feasible``, x = 0)."""
     n = problem.n_items
     if not problem.is_feasible(found.x):
         return KnapsackResult(
-            np.zeros(n, dtype=np.int64), 0.0, float("nan"), float("nan"),
-            SolveStatus.SOLVER_ERROR, "bnb", build_ms, solve_ms,
+            x=np.zeros(n, dtype=np.int64), objective=0.0, bound=float("nan"), gap=float("nan"),
+            status=SolveStatus.SOLVER_ERROR, solver="bnb", build_ms=build_ms, solve_ms=solve_ms,
             detail="branch and bound plan infeasible",
         )
     objective = problem.objective(found.x)
     if not found.proven:
         return KnapsackResult(
-            found.x, objective, float("nan"), float("nan"), SolveStatus.NO_SOLUTION, "bnb",
-            build_ms, solve_ms, detail=f"node limit {found.nodes - 1} reached",
+            x=found.x, objective=objective, bound=float("nan"), gap=float("nan"),
+            status=SolveStatus.NODE_LIMIT_FEASIBLE, solver="bnb", build_ms=build_ms,
+            solve_ms=solve_ms, detail=detail,
         )
     return KnapsackResult(
-        found.x, objective, objective, 0.0, SolveStatus.OPTIMAL, "bnb", build_ms, solve_ms,
-        detail=detail,
+        x=found.x, objective=objective, bound=objective, gap=0.0, status=SolveStatus.OPTIMAL,
+        solver="bnb", build_ms=build_ms, solve_ms=solve_ms, detail=detail,
     )
 
 
@@ -540,14 +578,14 @@ def solve_lexicographic_bnb(
     node_limit: int = NODE_LIMIT,
     hold_tolerance: float = HOLD_TOLERANCE,
 ) -> tuple[KnapsackResult, KnapsackResult | None]:
-    """The two phases of the lexicographic solve (module docstring) by branch and bound.
+    """The two phases of the lexicographic solve (module docstring), each by ``exact_search``.
 
     Returns (phase 1, phase 2). Phase 1 is a result on the full item set (x is 0 off
     the primary items, objective = primary value); phase 2 is None when phase 1 did not
-    prove its optimum (status NO_SOLUTION), since the hold would then be unknown. Each
-    is OPTIMAL or NO_SOLUTION (node limit, incumbent kept in x) or SOLVER_ERROR.
-    Refuses (ValueError) problems without the structure, negative primary values and
-    weightless primary items of negative value.
+    prove its optimum, since the hold would then be unknown. Each is OPTIMAL,
+    NODE_LIMIT_FEASIBLE (incumbent kept in x; in phase 2 it meets the hold) or
+    SOLVER_ERROR. Refuses (ValueError) problems without the structure, negative primary
+    values and weightless primary items of negative value.
     """
     t0 = time.perf_counter()
     s = structure if structure is not None else laminar_structure(problem)
@@ -561,29 +599,16 @@ def solve_lexicographic_bnb(
     keep = (primary > 0) & (problem.upper > 0)
     t1 = time.perf_counter()
     x1 = np.zeros(problem.n_items, dtype=np.int64)
-    phase1 = _Search(x1, 0, True)
+    phase1 = SearchOutcome(x1, 0, True)
+    detail1 = "0 nodes"
     if keep.any():
         sub = LaminarStructure(
             weight=s.weight[keep], group=s.group[keep],
             group_capacity=s.group_capacity, total_capacity=s.total_capacity,
         )
-        found = _search(primary[keep], problem.upper[keep], sub, node_limit)
-        detail1 = f"{found.nodes} nodes"
-        if not found.proven:
-            core = _core_dp(primary[keep], problem.upper[keep], sub, found.x)
-            if core is not None:
-                found = _Search(core[0], found.nodes, True)
-                detail1 = f"node limit {found.nodes - 1}, then {core[1]}"
-        if not found.proven:
-            dp = _dp_search(primary[keep], problem.upper[keep], sub)
-            if dp is not None:
-                better = np.dot(primary[keep], dp.x) >= np.dot(primary[keep], found.x)
-                found = _Search(dp.x if better else found.x, found.nodes, True)
-                detail1 = f"node limit {found.nodes - 1}, then DP"
+        found, detail1 = exact_search(primary[keep], problem.upper[keep], sub, node_limit)
         x1[keep] = found.x
-        phase1 = _Search(x1, found.nodes, found.proven)
-    else:
-        detail1 = "0 nodes"
+        phase1 = SearchOutcome(x1, found.nodes, found.proven)
     t2 = time.perf_counter()
     first = _result(
         problem.with_values(primary), phase1, (t1 - t0) * 1e3, (t2 - t1) * 1e3, detail1
@@ -592,25 +617,16 @@ def solve_lexicographic_bnb(
         return first, None
     opt1 = float(np.dot(primary, x1))
     hold = opt1 - hold_tolerance * max(1.0, abs(opt1)) if opt1 > 0 else -np.inf
-    found = _search(problem.values, problem.upper, s, node_limit, primary, hold, x1)
-    detail2 = f"{found.nodes} nodes"
-    if not found.proven:
-        core = _core_dp(problem.values, problem.upper, s, found.x, primary, opt1)
-        if core is not None:
-            found = _Search(core[0], found.nodes, True)
-            detail2 = f"node limit {found.nodes - 1}, then {core[1]}"
-    if not found.proven:
-        dp = _dp_search(primary, problem.upper, s, problem.values)
-        if dp is not None and float(np.dot(primary, dp.x)) >= hold:
-            better = problem.objective(dp.x) >= problem.objective(found.x)
-            found = _Search(dp.x if better else found.x, found.nodes, True)
-            detail2 = f"node limit {found.nodes - 1}, then lexicographic DP"
+    found, detail2 = exact_search(
+        problem.values, problem.upper, s, node_limit, primary, hold, x1, opt1
+    )
     t3 = time.perf_counter()
     second = _result(problem, found, 0.0, (t3 - t2) * 1e3, detail2)
     if second.has_plan and opt1 > 0 and float(np.dot(primary, second.x)) < hold - 1e-9 * max(1.0, opt1):
         second = KnapsackResult(
-            np.zeros(problem.n_items, dtype=np.int64), 0.0, float("nan"), float("nan"),
-            SolveStatus.SOLVER_ERROR, "bnb", second.build_ms, second.solve_ms,
+            x=np.zeros(problem.n_items, dtype=np.int64), objective=0.0, bound=float("nan"),
+            gap=float("nan"), status=SolveStatus.SOLVER_ERROR, solver="bnb",
+            build_ms=second.build_ms, solve_ms=second.solve_ms,
             detail="branch and bound plan misses the hold",
         )
     return first, second
@@ -620,10 +636,7 @@ def solve_lexicographic_bnb(
 
 
 def _relabel(res: KnapsackResult, solver: str, extra_ms: float, detail: str) -> KnapsackResult:
-    return KnapsackResult(
-        res.x, res.objective, res.bound, res.gap, res.status, solver, res.build_ms,
-        res.solve_ms + extra_ms, detail,
-    )
+    return replace(res, solver=solver, solve_ms=res.solve_ms + extra_ms, detail=detail)
 
 
 def solve_exact_structured(
@@ -693,9 +706,9 @@ def solve_lexicographic_structured(
         if second is None:
             why = f"phase 1 bnb: {first.detail}"
         elif second.status == SolveStatus.OPTIMAL:
-            return KnapsackResult(
-                second.x, second.objective, second.bound, second.gap, SolveStatus.OPTIMAL,
-                "bnb", first.build_ms, (time.perf_counter() - t0) * 1e3 - first.build_ms,
+            return replace(
+                second, build_ms=first.build_ms,
+                solve_ms=(time.perf_counter() - t0) * 1e3 - first.build_ms,
                 detail=f"{done1}, phase 2 bnb ({second.detail})",
             )
         else:
@@ -711,18 +724,18 @@ def solve_lexicographic_structured(
     detail = f"{why}; {phases} {pulp_res.solver}" + (f": {pulp_res.detail}" if pulp_res.detail else "")
     if (
         phase1_plan is not None
-        # NO_SOLUTION here is the node limit with its incumbent in x, already checked
-        # feasible and meeting the hold (SOLVER_ERROR otherwise); has_plan would be
-        # False for it, which dropped the incumbent for phase 1's bare plan
-        and (second.has_plan or second.status == SolveStatus.NO_SOLUTION)
+        # NODE_LIMIT_FEASIBLE: the incumbent, checked feasible and meeting the hold
+        # (SOLVER_ERROR otherwise, which has no plan)
+        and second.has_plan
         and pulp_res.status != SolveStatus.OPTIMAL
         and second.objective > pulp_res.objective
     ):
         bound = pulp_res.bound if np.isfinite(pulp_res.bound) else float("nan")
         return KnapsackResult(
-            second.x, second.objective, max(bound, second.objective) if np.isfinite(bound) else bound,
-            relative_gap(second.objective, bound), SolveStatus.TIME_LIMIT_FEASIBLE,
-            f"bnb->{pulp_res.solver}", pulp_res.build_ms,
-            pulp_res.solve_ms + spent_ms, f"{detail}; bnb incumbent kept",
+            x=second.x, objective=second.objective,
+            bound=max(bound, second.objective) if np.isfinite(bound) else bound,
+            gap=relative_gap(second.objective, bound), status=SolveStatus.TIME_LIMIT_FEASIBLE,
+            solver=f"bnb->{pulp_res.solver}", build_ms=pulp_res.build_ms,
+            solve_ms=pulp_res.solve_ms + spent_ms, detail=f"{detail}; bnb incumbent kept",
         )
     return _relabel(pulp_res, f"bnb->{pulp_res.solver}", spent_ms, detail)

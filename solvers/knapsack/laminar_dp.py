@@ -21,6 +21,9 @@ gives the criticite_hybride plan: p = critical values, q = all values; q = 0 giv
 plain maximisation. Cost ~ (sum over split items of their group capacity) + (total x
 each group capacity) cell updates; ``lexicographic_dp`` refuses (returns None) beyond
 ``work_limit`` or when the weights are not on a grid.
+
+The grid (``weight_grid``), the profile DP (``dp_profile``, ``taken``, ``reconstruct``)
+and ``binary_split`` are public: the core DP of core_dp.py is built on them.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ def _better(p1, q1, p2, q2, tol):
 
 
 @numba.njit(cache=True)
-def _profile(W, P, Q, cap, tol):
+def dp_profile(W, P, Q, cap, tol):
     """0/1 knapsack over split items (weight W, values P/Q) for capacities 0..cap;
     returns (p, q, take) with take a bit matrix: bit c of row k set when split item k is
     taken at capacity c (``taken``). Bits, not booleans: a depot's core (~2,000 split
@@ -72,12 +75,12 @@ def _profile(W, P, Q, cap, tol):
 
 @numba.njit(cache=True)
 def taken(take, k, c):
-    """Whether split item k is taken at capacity c in a ``_profile`` bit matrix."""
+    """Whether split item k is taken at capacity c in a ``dp_profile`` bit matrix."""
     return (take[k, c >> 3] >> (c & 7)) & 1 == 1
 
 
 def reconstruct(take: np.ndarray, split_weight: np.ndarray, c: int) -> np.ndarray:
-    """The split items of a ``_profile`` optimum at capacity c (a boolean per split item)."""
+    """The split items of a ``dp_profile`` optimum at capacity c (a boolean per split item)."""
     out = np.zeros(split_weight.shape[0], dtype=np.bool_)
     for s in range(split_weight.shape[0] - 1, -1, -1):
         if taken(take, s, c):
@@ -147,7 +150,11 @@ def binary_split(bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return item, lots
 
 
-def _grid(weight: np.ndarray, caps: list[float]) -> tuple[np.ndarray, list[int]] | None:
+def weight_grid(weight: np.ndarray, caps: list[float]) -> tuple[np.ndarray, list[int]] | None:
+    """Weights as integer cells of the first resolution of RESOLUTIONS they sit on (up to
+    1e-6 relative noise, every weight >= 1 cell), and the capacities in cells (floored
+    after adding CAPACITY_TOLERANCE, -1 for an infinite one); None when no grid fits.
+    Shared with core_dp.py, whose DP runs on the same cells."""
     for res in RESOLUTIONS:
         scaled = weight / res
         W = np.rint(scaled)
@@ -181,7 +188,7 @@ def lexicographic_dp(
     if idx.size == 0:
         return x
     m = group_capacity.shape[0]
-    got = _grid(weight[idx], [float(total_capacity), *map(float, group_capacity)])
+    got = weight_grid(weight[idx], [float(total_capacity), *map(float, group_capacity)])
     if got is None:
         return None
     W_all, icaps = got
@@ -230,7 +237,7 @@ def lexicographic_dp(
     for g, it, ww, mm, cap in sets:
         P = pv[it] * mm if it.size else np.zeros(0)
         Q = qv[it] * mm if it.size else np.zeros(0)
-        prof = _profile(ww, P.astype(np.float64), Q.astype(np.float64), cap, tol)
+        prof = dp_profile(ww, P.astype(np.float64), Q.astype(np.float64), cap, tol)
         profiles.append(prof)
     if free_total:
         vol = [cap for _, _, _, _, cap in sets]

@@ -5,6 +5,10 @@ the LP over a box lo <= x <= hi is solved by the fractional greedy in value-per-
 order (laminar_bnb.py's docstring says why), in O(items). The branch and bound bounds
 its nodes with it; reduced-cost fixing and the Lagrangian duals of the core DP
 (core_dp.py) read it at the root. Items are always given in the greedy's order.
+
+The kernels here are the ones other modules call (laminar_bnb.py, core_dp.py,
+group_exact.py), hence public names: ``lp_greedy``, ``lp_greedy_in_order``,
+``child_bound``, ``reduced_cost_fixing``, ``lp_duals``.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ import numpy as np
 
 
 @numba.njit(cache=True)
-def _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
+def lp_greedy(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
     """LP optimum of v over the free ranges hi - lo under the remaining capacities: the
     fractional greedy in item order. take[j] gets the lots of j above lo[j] (fractional
     for at most one item per tight constraint). Items with v <= 0 stay out.
 
-    The same greedy as ``_lp_in_order`` over all items, written out: it runs at every node
+    The same greedy as ``lp_greedy_in_order`` over all items, written out: it runs at every node
     of the search (and twice per item in strong branching and reduced-cost fixing), and
     the shared version costs 2x here (125 items: 126 ns -> 240 ns with an order array,
     330 ns when that array is allocated per call)."""
@@ -57,8 +61,8 @@ def _lp(v, w, lo, hi, group, rem_total, rem_group, scratch, take):
 
 
 @numba.njit(cache=True)
-def _lp_in_order(v, w, lo, hi, group, order, rem_total, rem_group, scratch, take):
-    """``_lp`` over the items ``order`` lists, in that order (value-per-weight descending
+def lp_greedy_in_order(v, w, lo, hi, group, order, rem_total, rem_group, scratch, take):
+    """``lp_greedy`` over the items ``order`` lists, in that order (value-per-weight descending
     for the values v given), e.g. the primary items of the lexicographic search in
     primary-value order; take[j] is reset for the listed items only."""
     for g in range(rem_group.shape[0]):
@@ -95,7 +99,7 @@ def _lp_in_order(v, w, lo, hi, group, order, rem_total, rem_group, scratch, take
 
 
 @numba.njit(cache=True)
-def _child_bound(v, w, lo, hi, group, rem_total, rem_group, scratch, take, base_val, i, new_lo, new_hi):
+def child_bound(v, w, lo, hi, group, rem_total, rem_group, scratch, take, base_val, i, new_lo, new_hi):
     """LP bound of the node with item i's box set to [new_lo, new_hi] (-inf: infeasible)."""
     d = new_lo - lo[i]
     vol = d * w[i]
@@ -108,7 +112,7 @@ def _child_bound(v, w, lo, hi, group, rem_total, rem_group, scratch, take, base_
     hi[i] = new_hi
     if g >= 0:
         rem_group[g] -= vol
-    b = base_val + d * v[i] + _lp(v, w, lo, hi, group, rem_total - vol, rem_group, scratch, take)
+    b = base_val + d * v[i] + lp_greedy(v, w, lo, hi, group, rem_total - vol, rem_group, scratch, take)
     if g >= 0:
         rem_group[g] += vol
     lo[i] = old_lo
@@ -117,7 +121,7 @@ def _child_bound(v, w, lo, hi, group, rem_total, rem_group, scratch, take, base_
 
 
 @numba.njit(cache=True)
-def _reduced_cost_fixing(v, w, u, group, total_cap, group_cap, cut):
+def reduced_cost_fixing(v, w, u, group, total_cap, group_cap, cut):
     """Box [lo, hi] holding every plan of value > cut: for each item, the LP bound of the
     root with that item pushed one lot above (below) its LP count; when it is <= cut, the
     item cannot go there in a plan above cut (the LP value is concave in one item's
@@ -130,26 +134,26 @@ def _reduced_cost_fixing(v, w, u, group, total_cap, group_cap, cut):
     take = np.zeros(n)
     take2 = np.zeros(n)
     rem_group = group_cap.copy()
-    _lp(v, w, lo, hi, group, total_cap, rem_group, scratch, take)
+    lp_greedy(v, w, lo, hi, group, total_cap, rem_group, scratch, take)
     new_lo = lo.copy()
     new_hi = hi.copy()
     for i in range(n):
         f = np.int64(np.floor(take[i]))
         frac = take[i] > f
         if f + 1 <= u[i]:
-            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, f + 1, u[i])
+            b = child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, f + 1, u[i])
             if b <= cut:
                 new_hi[i] = f
         top = f if frac else f - 1
         if top >= 0:
-            b = _child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, 0, top)
+            b = child_bound(v, w, lo, hi, group, total_cap, rem_group, scratch, take2, 0.0, i, 0, top)
             if b <= cut:
                 new_lo[i] = top + 1
     return new_lo, new_hi
 
 
 @numba.njit(cache=True)
-def _lp_duals(v, w, u, group, total, group_cap):
+def lp_duals(v, w, u, group, total, group_cap):
     """Duals of the LP max v.x, 0 <= x <= u, under the laminar capacities, read from its
     fractional greedy: lam is the ratio of the item that exhausts the total (0 if none
     does), mu_g the ratio of the item that exhausts category g minus lam (0 if g is not

@@ -68,8 +68,8 @@ def solve_lexicographic(
         solve_ms += first.solve_ms
         if not first.has_plan:
             return KnapsackResult(
-                x1, 0.0, float("nan"), float("nan"), first.status, solver,
-                build_ms, solve_ms, detail=f"phase 1: {first.detail}",
+                x=x1, objective=0.0, bound=float("nan"), gap=float("nan"), status=first.status,
+                solver=solver, build_ms=build_ms, solve_ms=solve_ms, detail=f"phase 1: {first.detail}",
             )
         phase1_status = first.status
         x1[keep] = first.x
@@ -85,9 +85,9 @@ def solve_lexicographic(
     solve_ms += second.solve_ms
     if not second.has_plan:
         return KnapsackResult(
-            x1, problem.objective(x1), float("nan"), float("nan"),
-            SolveStatus.TIME_LIMIT_FEASIBLE, solver, build_ms, solve_ms,
-            detail=f"phase 2 gave no plan ({second.status}); phase 1 plan kept",
+            x=x1, objective=problem.objective(x1), bound=float("nan"), gap=float("nan"),
+            status=SolveStatus.TIME_LIMIT_FEASIBLE, solver=solver, build_ms=build_ms,
+            solve_ms=solve_ms, detail=f"phase 2 gave no plan ({second.status}); phase 1 plan kept",
         )
     status = (
         SolveStatus.OPTIMAL
@@ -95,7 +95,7 @@ def solve_lexicographic(
         else SolveStatus.TIME_LIMIT_FEASIBLE
     )
     return KnapsackResult(
-        second.x, second.objective, second.bound, second.gap, status, solver,
-        build_ms, solve_ms,
+        x=second.x, objective=second.objective, bound=second.bound, gap=second.gap, status=status,
+        solver=solver, build_ms=build_ms, solve_ms=solve_ms,
         detail="" if status == second.status else "phase 1 stopped at the time limit",
     )

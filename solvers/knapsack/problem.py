@@ -33,7 +33,12 @@ class SolveStatus(StrEnum):
     #: a feasible plan within the gap tolerance of its bound, not proven optimal (the group
     #: search of SPEC §5.2 stops there: knapsack.gap_tolerance); bound/gap say how far.
     GAP_LIMIT_FEASIBLE = "GAP_LIMIT_FEASIBLE"
-    #: the solver stopped without any feasible plan (the caller should fall back).
+    #: the site branch and bound (laminar_bnb.py) ran out of nodes, and no DP behind it
+    #: closed the problem: x is its incumbent (feasible, meeting the hold in phase 2),
+    #: not proven optimal and with no bound (NaN). The structured solves then hand the
+    #: problem to PuLP, so this status is internal: it never reaches a table.
+    NODE_LIMIT_FEASIBLE = "NODE_LIMIT_FEASIBLE"
+    #: the solver stopped without any feasible plan, x = 0 (the caller should fall back).
     NO_SOLUTION = "NO_SOLUTION"
     #: the solver crashed or is unavailable (the caller should fall back).
     SOLVER_ERROR = "SOLVER_ERROR"
@@ -49,6 +54,7 @@ STATUSES_WITH_PLAN = frozenset(
         SolveStatus.OPTIMAL,
         SolveStatus.TIME_LIMIT_FEASIBLE,
         SolveStatus.GAP_LIMIT_FEASIBLE,
+        SolveStatus.NODE_LIMIT_FEASIBLE,
         SolveStatus.HEURISTIC,
         SolveStatus.FALLBACK_GREEDY,
     }
@@ -242,9 +248,12 @@ def relative_gap(objective: float, bound: float) -> float:
     return float(diff / abs(objective))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KnapsackResult:
-    """One solve. ``bound`` is a proven upper bound on the optimum (NaN when unknown)."""
+    """One solve. ``bound`` is a proven upper bound on the optimum (NaN when unknown).
+
+    Keyword-only: nine fields, four of them floats, are too easy to swap by position.
+    """
 
     x: np.ndarray
     objective: float

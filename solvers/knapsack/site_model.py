@@ -14,7 +14,7 @@ Constraints: row 0 is the total capacity, then one row per category with a limit
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Mapping
 
 import numpy as np
@@ -31,6 +31,11 @@ Strategy = Literal["exact", "greedy", "criticite_hybride"]
 #: strategies (each criticite_hybride phase too), with PuLP/CBC behind it whenever it
 #: cannot prove optimality within its node budget (laminar_bnb.py).
 SiteSolver = Literal["cbc", "highs", "bnb"]
+#: The one default of the site solver, for every function here and below (batch,
+#: alternatives, sourcing) and for the pipeline's ``knapsack.solver``
+#: (orchestrator_assets/defs/knapsack/config.py): the branch and bound, which proves
+#: nearly every site itself, far faster than CBC (docs/decisions.md, "Solver").
+DEFAULT_SOLVER: SiteSolver = "bnb"
 STRATEGIES: tuple[str, ...] = ("exact", "greedy", "criticite_hybride")
 
 #: SPEC §5 importance weight.
@@ -219,7 +224,7 @@ def _with_fallback(model: SiteModel, result: KnapsackResult) -> KnapsackResult:
 def solve_model(
     model: SiteModel,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "cbc",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     threads: int = 1,
 ) -> KnapsackResult:
@@ -356,7 +361,7 @@ def solve_terms(
     terms: pl.DataFrame,
     capacities: SiteCapacities,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "cbc",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     threads: int = 1,
 ) -> tuple[SiteModel, KnapsackResult]:
@@ -366,17 +371,14 @@ def solve_terms(
     model = site_model_from_terms(terms, capacities)
     model_ms = (time.perf_counter() - t0) * 1e3
     result = solve_model(model, strategy, solver, time_limit_s, threads)
-    return model, KnapsackResult(
-        result.x, result.objective, result.bound, result.gap, result.status, result.solver,
-        result.build_ms + model_ms, result.solve_ms, result.detail,
-    )
+    return model, replace(result, build_ms=result.build_ms + model_ms)
 
 
 def solve_site(
     pairs: pl.DataFrame,
     capacities: SiteCapacities,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "cbc",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
     threads: int = 1,

@@ -35,6 +35,7 @@ from solvers.knapsack.group_model import GroupModel, build_group_model
 from solvers.knapsack.group_strategies import solve_group
 from solvers.knapsack.site_model import (
     CRITICAL_LEVEL,
+    DEFAULT_SOLVER,
     TOPUP_RATIO,
     SiteCapacities,
     SiteSolver,
@@ -189,7 +190,7 @@ def solve_one_group(
     capacities: Mapping[object, SiteCapacities],
     supply: Mapping[str, float],
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "bnb",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     gap_tolerance: float = GAP_TOLERANCE,
 ) -> GroupOutput:
@@ -233,7 +234,7 @@ def solve_groups(
     parents: Mapping[str, str],
     supply: pl.DataFrame,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "bnb",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
     gap_tolerance: float = GAP_TOLERANCE,
@@ -306,7 +307,7 @@ def solve_sourced(
     parents: Mapping[str, str],
     supply: pl.DataFrame,
     strategy: Strategy = "criticite_hybride",
-    solver: SiteSolver = "bnb",
+    solver: SiteSolver = DEFAULT_SOLVER,
     time_limit_s: float = 10.0,
     topup_ratio: float = TOPUP_RATIO,
     gap_tolerance: float = GAP_TOLERANCE,

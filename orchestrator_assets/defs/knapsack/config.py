@@ -5,6 +5,8 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from solvers.knapsack.site_model import DEFAULT_SOLVER
+
 
 class KnapsackConfig(dg.Config):
     """Strategy, solver and limits of the per-site replenishment plan (SPEC §5)."""
@@ -14,7 +16,7 @@ class KnapsackConfig(dg.Config):
         description="criticite_hybride: critical minimum need first, then total value; exact: total value; greedy.",
     )
     solver: Literal["bnb", "cbc", "highs"] = Field(
-        default="bnb",
+        default=DEFAULT_SOLVER,
         description="bnb: our exact branch and bound for the site structure (both exact strategies; CBC takes "
         "over when it runs out of nodes; ~1.4 ms/site against ~41 ms for CBC); cbc or highs: the general MILP "
         "through PuLP (the cross-check).",

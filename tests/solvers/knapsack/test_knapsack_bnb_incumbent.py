@@ -29,8 +29,9 @@ def _problem() -> tuple[KnapsackProblem, np.ndarray]:
 def _pulp_without_plan(problem, primary_values, phase1_plan=None, **_):
     x1 = np.asarray(phase1_plan, dtype=np.int64)
     return KnapsackResult(
-        x1, problem.objective(x1), float("nan"), float("nan"), SolveStatus.TIME_LIMIT_FEASIBLE,
-        "cbc", 0.0, 0.0, detail="phase 2 gave no plan (NO_SOLUTION); phase 1 plan kept",
+        x=x1, objective=problem.objective(x1), bound=float("nan"), gap=float("nan"),
+        status=SolveStatus.TIME_LIMIT_FEASIBLE, solver="cbc", build_ms=0.0, solve_ms=0.0,
+        detail="phase 2 gave no plan (NO_SOLUTION); phase 1 plan kept",
     )
 
 
@@ -39,7 +40,9 @@ def test_the_bnb_incumbent_beats_phase_one_plan_when_pulp_gives_none(monkeypatch
     problem, primary = _problem()
     first, second = solve_lexicographic_bnb(problem, primary, node_limit=1)
     assert first.status == SolveStatus.OPTIMAL
-    assert second is not None and second.status == SolveStatus.NO_SOLUTION  # incumbent only
+    # the incumbent only: its own status, with a plan but no bound
+    assert second is not None and second.status == SolveStatus.NODE_LIMIT_FEASIBLE
+    assert second.has_plan and np.isnan(second.bound) and second.detail == "node limit 1 reached"
     assert second.objective > problem.objective(first.x)
 
     monkeypatch.setattr(laminar_bnb, "solve_lexicographic", _pulp_without_plan)

@@ -15,8 +15,10 @@ from solvers.knapsack import (
     solve_lexicographic,
 )
 from solvers.knapsack import laminar_bnb
+from solvers.knapsack.exact_pulp import needs_increment
 from solvers.knapsack.laminar_bnb import (
     laminar_structure,
+    solve_exact_structured,
     solve_laminar_bnb,
     solve_lexicographic_structured,
 )
@@ -123,6 +125,43 @@ def test_branch_and_bound_matches_cbc_on_a_laminar_problem():
     bnb, cbc = solve_laminar_bnb(p), solve_exact(p)
     assert bnb.status == SolveStatus.OPTIMAL and p.is_feasible(bnb.x)
     assert bnb.objective == pytest.approx(cbc.objective, rel=1e-9, abs=1e-9)
+
+
+def test_a_search_out_of_nodes_keeps_its_incumbent_under_its_own_status(monkeypatch):
+    """NODE_LIMIT_FEASIBLE, not NO_SOLUTION: the plan is there, only the proof is missing;
+    the structured solve then hands the problem to CBC and says why."""
+    monkeypatch.setattr(laminar_bnb, "DP_WORK_LIMIT", -1)  # no DP behind the search
+    p = KnapsackProblem.from_rows([2.0, 2.0, 1.0], [1, 1, 1], [([0, 1, 2], [6.0, 6.0, 4.0])], [10.0])
+    res = solve_laminar_bnb(p, node_limit=1)
+    assert res.status == SolveStatus.NODE_LIMIT_FEASIBLE and res.has_plan
+    assert p.is_feasible(res.x) and res.objective == p.objective(res.x) > 0
+    assert np.isnan(res.bound) and np.isnan(res.gap) and res.detail == "node limit 1 reached"
+    handed = solve_exact_structured(p, node_limit=1)
+    assert handed.solver == "bnb->cbc" and handed.status == SolveStatus.OPTIMAL
+    assert handed.detail.startswith("bnb: node limit 1 reached")
+    assert handed.objective == pytest.approx(3.0)
+
+
+def test_cbc_is_told_the_cutoff_increment_only_for_fractional_values(monkeypatch, mknap1):
+    """With integer values CBC derives an exact increment itself (~1); 1e-9 is forced
+    only where some value is fractional (every site problem; mknap1 problem 2)."""
+    assert [needs_increment(i.problem) for i in mknap1] == [False, True, False, False, False, False, False]
+    seen: list[list[str]] = []
+    real = pulp.COIN_CMD.actualSolve
+
+    def spy(self, lp, **kwargs):
+        seen.append(list(self.options))
+        return real(self, lp, **kwargs)
+
+    monkeypatch.setattr(pulp.COIN_CMD, "actualSolve", spy)
+    for inst in mknap1[:2]:
+        res = solve_exact(inst.problem, solver="cbc")
+        assert res.status == SolveStatus.OPTIMAL
+        assert res.objective == pytest.approx(inst.optimum, abs=1e-6)
+    assert seen == [[], ["increment 1e-9"]]
+    # a value taken nowhere (upper 0) does not count
+    p = KnapsackProblem.from_rows([2.0, 0.5], [1, 0], [([0, 1], [1.0, 1.0])], [1.0])
+    assert not needs_increment(p)
 
 
 def test_every_method_answers_through_the_one_entry_point(mknap1):

@@ -20,7 +20,7 @@ from solvers.knapsack import SiteCapacities, build_site_model
 from solvers.knapsack.core_dp import _upper_hull_segments, _window_sum, core_dp
 from solvers.knapsack.laminar_bnb import _heuristic_plan, laminar_structure
 from solvers.knapsack.laminar_dp import binary_split
-from solvers.knapsack.laminar_lp import _lp_duals
+from solvers.knapsack.laminar_lp import lp_duals
 from solvers.knapsack.site_model import solve_model
 
 from .conftest import FIXTURES
@@ -38,13 +38,13 @@ def test_lp_duals_hand_computed():
     u = np.array([2, 2, 2, 2])
     g = np.array([0, 0, -1, -1])
     # category 0 (cap 3) fills at the 2nd item (ratio 8), the total never does
-    lam, mu = _lp_duals(v, w, u, g, 100.0, np.array([3.0]))
+    lam, mu = lp_duals(v, w, u, g, 100.0, np.array([3.0]))
     assert lam == 0.0 and mu.tolist() == [8.0]
     # total 5: category full at 8, total exhausted by the 3rd item (ratio 6)
-    lam, mu = _lp_duals(v, w, u, g, 5.0, np.array([3.0]))
+    lam, mu = lp_duals(v, w, u, g, 5.0, np.array([3.0]))
     assert lam == 6.0 and mu.tolist() == [2.0]
     # an unlimited category prices nothing
-    lam, mu = _lp_duals(v, w, u, g, 5.0, np.array([np.inf]))
+    lam, mu = lp_duals(v, w, u, g, 5.0, np.array([np.inf]))
     assert lam == 6.0 and mu.tolist() == [0.0]
 
 

@@ -64,7 +64,7 @@ def test_real_hard_site_exact_strategy_is_proven_and_matches_cbc(site):
     model = build_site_model(pairs, caps)
     bnb = solve_laminar_bnb(model.problem, node_limit=50)
     assert bnb.status == "OPTIMAL"
-    cbc = solve_model(model, "exact")
+    cbc = solve_model(model, "exact", solver="cbc")
     assert bnb.objective == pytest.approx(cbc.objective, rel=1e-7, abs=1e-9)
 
 
@@ -76,7 +76,7 @@ def test_the_dp_fallbacks_agree_with_pulp_on_random_sites(site):
     model = build_site_model(pairs, caps)
     p = model.problem
     exact = solve_laminar_bnb(p, node_limit=1)
-    cbc = solve_model(model, "exact")
+    cbc = solve_model(model, "exact", solver="cbc")
     assert exact.status == "OPTIMAL" and p.is_feasible(exact.x)
     assert exact.objective == pytest.approx(cbc.objective, rel=1e-7, abs=1e-9)
     first, second = solve_lexicographic_bnb(p, model.critical_values, node_limit=1)

@@ -67,7 +67,7 @@ def assert_within_capacities(solution, caps: SiteCapacities) -> None:
 def test_every_strategy_respects_every_capacity(site):
     pairs, caps = site
     for strategy in ("exact", "greedy", "criticite_hybride"):
-        s = solve_site(pairs, caps, strategy)
+        s = solve_site(pairs, caps, strategy, solver="cbc")
         assert_within_capacities(s, caps)
         assert s.summary.status in {"OPTIMAL", "HEURISTIC"}
 
@@ -89,8 +89,8 @@ def test_lexicographic_mode_never_covers_less_critical_need_than_plain_exact(sit
     high-tier lots of CRITIQUE-level pairs (a lot count could favour plain exact)."""
     pairs, caps = site
     model = build_site_model(pairs, caps)
-    exact = solve_model(model, "exact")
-    hybrid = solve_model(model, "criticite_hybride")
+    exact = solve_model(model, "exact", solver="cbc")
+    hybrid = solve_model(model, "criticite_hybride", solver="cbc")
     crit_exact = float(np.dot(model.critical_values, exact.x))
     crit_hybrid = float(np.dot(model.critical_values, hybrid.x))
     assert crit_hybrid >= crit_exact - 1e-7 * max(1.0, crit_exact)
@@ -131,7 +131,7 @@ def test_structured_hybride_and_pulp_two_phase_agree_on_random_sites(site):
 def test_exact_is_never_worse_than_greedy(site):
     pairs, caps = site
     model = build_site_model(pairs, caps)
-    assert solve_model(model, "exact").objective >= solve_model(model, "greedy").objective - 1e-9
+    assert solve_model(model, "exact", solver="cbc").objective >= solve_model(model, "greedy").objective - 1e-9
 
 
 @SETTINGS
@@ -141,7 +141,7 @@ def test_branch_and_bound_and_pulp_agree_on_random_sites(site):
     model = build_site_model(pairs, caps)
     assert laminar_structure(model.problem) is not None
     bnb = solve_laminar_bnb(model.problem)
-    cbc = solve_model(model, "exact")
+    cbc = solve_model(model, "exact", solver="cbc")
     assert bnb.status == "OPTIMAL" and model.problem.is_feasible(bnb.x)
     assert bnb.objective == pytest.approx(cbc.objective, rel=1e-7, abs=1e-9)
 
@@ -167,6 +167,6 @@ def test_plan_metrics_of_an_empty_plan_are_zero_with_full_coverage():
             "unit_cost": [3.0],
         }
     )
-    s = solve_site(pairs, SiteCapacities(total=0.5), "exact")
+    s = solve_site(pairs, SiteCapacities(total=0.5), "exact", solver="cbc")
     m = plan_metrics(s.allocation)
     assert (m["value"], m["volume"], m["cost"], m["critical_coverage"]) == (0.0, 0.0, 0.0, 0.0)

@@ -109,7 +109,7 @@ def greedy_trap(site_frame) -> tuple:
 def test_greedy_is_not_optimal_on_the_trap_site_and_exact_is(greedy_trap):
     pairs, caps = greedy_trap
     g = solve_site(pairs, caps, "greedy")
-    e = solve_site(pairs, caps, "exact")
+    e = solve_site(pairs, caps, "exact", solver="cbc")
     assert g.allocation["lots"].to_list() == [1, 0]
     assert g.summary.objective == pytest.approx(0.66)
     assert e.allocation["lots"].to_list() == [0, 2]
@@ -172,7 +172,7 @@ def test_allocation_rows_carry_lots_quantity_volume_and_value(site_frame):
         {"article_id": "A", "stock_min": 3, "stock_max": 9, "lot_size": 4, "unit_volume": 0.5,
          "importance": "CRITIQUE", "u_total": 0.49, "class": "URGENT_A"},
     )
-    s = solve_site(pairs, ROOMY, "exact")
+    s = solve_site(pairs, ROOMY, "exact", solver="cbc")
     row = s.allocation.row(0, named=True)
     # n_min = 1 (need 3, lot 4), u = 3 (need 9 -> 2.25 -> 3)
     assert (row["n_min"], row["u"], row["lots_hi"], row["lots_lo"], row["lots"]) == (1, 3, 1, 2, 3)
@@ -193,7 +193,7 @@ def test_a_crashed_solver_falls_back_to_the_greedy_plan(monkeypatch, strategy, g
         raise pulp.PulpSolverError("cbc died")
 
     monkeypatch.setattr(pulp.COIN_CMD, "actualSolve", crash)
-    s = solve_site(pairs, caps, strategy)
+    s = solve_site(pairs, caps, strategy, solver="cbc")
     assert s.summary.status == "FALLBACK_GREEDY"
     assert "SOLVER_ERROR" in s.summary.detail
     assert s.summary.bound is None and s.summary.gap is None
@@ -208,7 +208,7 @@ def test_a_time_limit_without_any_plan_falls_back_to_greedy(monkeypatch, greedy_
 
     monkeypatch.setattr(pulp.COIN_CMD, "actualSolve", no_plan_in_time)
     pairs, caps = greedy_trap
-    s = solve_site(pairs, caps, "exact", time_limit_s=0.01)
+    s = solve_site(pairs, caps, "exact", solver="cbc", time_limit_s=0.01)
     assert s.summary.status == "FALLBACK_GREEDY" and "NO_SOLUTION" in s.summary.detail
     assert s.summary.volume_used <= caps.total
     assert s.summary.objective == pytest.approx(0.66)
@@ -226,7 +226,7 @@ def test_a_tiny_time_limit_still_returns_a_feasible_plan(site_frame):
     ])
     caps = SiteCapacities(120.0, {"FIBRE": 50.0, "CUIVRE": 40.0})
     for strategy in ("exact", "criticite_hybride"):
-        s = solve_site(pairs, caps, strategy, time_limit_s=0.001)
+        s = solve_site(pairs, caps, strategy, solver="cbc", time_limit_s=0.001)
         assert s.summary.status in {"OPTIMAL", "TIME_LIMIT_FEASIBLE", "FALLBACK_GREEDY"}
         assert s.summary.volume_used <= 120.0 + 1e-9
         assert s.summary.category_use["FIBRE"] <= 50.0 + 1e-9
@@ -240,7 +240,7 @@ def test_alternatives_show_every_strategy_with_value_volume_cost_and_coverage(si
         {"article_id": "D1", "unit_volume": 5.0, "stock_min": 1, "stock_max": 1, "u_total": 0.6, "unit_cost": 2.0},
         {"article_id": "D2", "unit_volume": 5.0, "stock_min": 1, "stock_max": 1, "u_total": 0.6, "unit_cost": 3.0},
     )
-    alt = alternatives(pairs, SiteCapacities(total=10.0), chosen="criticite_hybride")
+    alt = alternatives(pairs, SiteCapacities(total=10.0), chosen="criticite_hybride", solver="cbc")
     rows = {r["strategy"]: r for r in alt.metrics.iter_rows(named=True)}
     assert set(rows) == {"exact", "greedy", "criticite_hybride"}
     assert rows["criticite_hybride"]["chosen"] and not rows["exact"]["chosen"]
@@ -255,7 +255,7 @@ def test_alternatives_show_every_strategy_with_value_volume_cost_and_coverage(si
 
 def test_coverage_is_full_when_the_site_has_no_critical_need(greedy_trap):
     pairs, caps = greedy_trap
-    alt = alternatives(pairs, caps)
+    alt = alternatives(pairs, caps, solver="cbc")
     assert alt.metrics["critical_coverage"].to_list() == [1.0, 1.0, 1.0]
 
 
@@ -266,7 +266,7 @@ def test_all_sites_of_a_partition_give_one_summary_row_each_in_or_out_of_a_pool(
     )
     b = site_frame({"site_id": "S2", "article_id": "A", "stock_max": 9})
     caps = {"S1": SiteCapacities(2.0, {"FIBRE": 1.0}), "S2": SiteCapacities(5.0)}
-    alloc, summary = solve_sites(pl.concat([a, b]), caps, strategy="exact")
+    alloc, summary = solve_sites(pl.concat([a, b]), caps, strategy="exact", solver="cbc")
     assert summary.select("site_id", "status", "volume_used").rows() == [("S1", "OPTIMAL", 2.0), ("S2", "OPTIMAL", 5.0)]
     # per-category use in rows, never in columns named after a category (issue 13)
     assert category_use_frame(summary).rows() == [
@@ -274,7 +274,7 @@ def test_all_sites_of_a_partition_give_one_summary_row_each_in_or_out_of_a_pool(
     ]  # capacity null: no limit for that category at that site, only the total applies
     assert not [c for c in summary.columns if "FIBRE" in c]
     assert alloc.select("site_id", "article_id", "lots").rows() == [("S1", "A", 1), ("S1", "B", 1), ("S2", "A", 5)]
-    alloc2, summary2 = solve_sites(pl.concat([a, b]), caps, strategy="exact", workers=2)
+    alloc2, summary2 = solve_sites(pl.concat([a, b]), caps, strategy="exact", solver="cbc", workers=2)
     assert alloc2.select("site_id", "article_id", "lots").rows() == alloc.select("site_id", "article_id", "lots").rows()
 
 
