@@ -1,22 +1,24 @@
 """The bounded multi-dimensional knapsack core, the site knapsack of SPEC §5 and the depot
 groups of §5.2. README.md in this folder is the map (the exact path's cascade, statuses).
 
-Layers, bottom up:
-- problem: the MKP (CSR weights), the result, the statuses;
-- greedy / exact_pulp / lexicographic: the three solvers behind one result type, and
-  ``solve(problem, method=...)`` to pick one by name;
-- laminar_lp / core_dp / laminar_dp: the LP kernels, the exact core DP and the DP the
-  branch and bound falls back on;
-- site_model: SPEC §5 items, constraints, strategies and fallback for one site;
-- laminar_bnb: the exact branch and bound for that site structure, for both exact
-  strategies (solver "bnb"), with the DPs and PuLP behind it;
-- alternatives: every strategy's plan side by side, and critical_coverage;
-- batch: all sites of a partition, optionally over a process pool; summary_frame and
-  category_use_frame (knapsack.site_summary / knapsack.category_use rows);
-- capacity_limits: a site's limits from raw.sites and raw.site_capacities (SPEC §2);
-- group_model / group_milp / group_exact / group_strategies / sourcing: SPEC §5.2, a
-  depot's vans as one problem under the depot's supply (``solve_sourced`` is what the
-  KNAPSACK asset calls).
+Layers, bottom up (a module imports only from the layers below it):
+1. problem: the MKP (CSR weights), KnapsackResult, SolveStatus; laminar_lp: the closed-form
+   LP kernels of the site structure (imports nothing here);
+2. greedy, exact_pulp (PuLP: CBC or HiGHS), laminar_dp (the DP on a weight grid),
+   group_milp (the group LP / MILP in HiGHS);
+3. lexicographic (criticite_hybride's two phases through PuLP); core_dp (the core DP, on
+   the kernels of laminar_lp and laminar_dp);
+4. laminar_bnb: the site branch and bound and its cascade (core DP, DP, then PuLP), for
+   both exact strategies (solver "bnb");
+5. site_model: SPEC §5 items, constraints, strategies, greedy fallback and DEFAULT_SOLVER
+   for one site; solve: ``solve(problem, method=...)`` to pick an MKP method by name;
+6. alternatives (every strategy's plan side by side, critical_coverage), batch (all sites
+   of a partition, optionally over a process pool; summary_frame, category_use_frame),
+   capacity_limits (a site's limits from raw.sites and raw.site_capacities, SPEC §2),
+   group_model (a depot's vans as one MKP under its supply);
+7. group_exact: the group by Lagrangian bounds, van-by-van plans and the MILP;
+8. group_strategies: exact, criticite_hybride and greedy on one group;
+9. sourcing: ``solve_sourced``, what the KNAPSACK asset calls.
 No dagster import here.
 """
 
