@@ -4,6 +4,8 @@ failed check and one partition_late event. Every event is validated against the 
 
 import json
 import multiprocessing
+import subprocess
+import sys
 from datetime import UTC, date, datetime, time
 from types import SimpleNamespace
 
@@ -34,11 +36,25 @@ def alerted(tmp_path_factory):
         generate("tiny", date(2026, 1, 1), 4, data, seed=5)
         patch.setenv("REASSORT_ALERT_WEBHOOK", receiver.url)
         patch.delenv("REASSORT_ALERT_EVENTS", raising=False)
+        orphan_id = leave_an_orphan_run()
         assert main(["run", "--date", GOOD_DAY]) == 0
         (data / "extracts" / BAD_DAY / "purchase_orders.csv").unlink()
         assert main(["run", "--date", BAD_DAY]) == 1
         with dg.DagsterInstance.get() as instance:
-            yield SimpleNamespace(data=data, receiver=receiver, instance=instance, patch=patch)
+            yield SimpleNamespace(data=data, receiver=receiver, instance=instance, patch=patch, orphan_id=orphan_id)
+
+
+def leave_an_orphan_run() -> str:
+    """A run marked started by a process that has exited (as after kill -9 of `reassort run`)."""
+    from orchestrator_assets.orphan_runs import PID_TAG, launch_tags
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with dg.DagsterInstance.get() as instance:
+        tags = {**launch_tags(), PID_TAG: str(dead.pid), "dagster/partition": BAD_DAY}
+        run = instance.create_run_for_job(dg.GraphDefinition("killed_cli_run").to_job(), tags=tags)
+        instance.handle_run_event(run.run_id, dg.DagsterEvent(event_type_value="PIPELINE_START", job_name=run.job_name))
+        return run.run_id
 
 
 def events_of(receiver: Receiver, run_id: str) -> list[dict]:
@@ -83,6 +99,12 @@ def test_every_event_posted_is_valid_and_posted_once(alerted):
         VALIDATOR.validate(body)
     ids = [body["event_id"] for body in bodies]
     assert len(ids) == len(set(ids))
+
+
+def test_the_next_cli_run_reports_a_run_whose_process_died(alerted):
+    assert alerted.instance.get_run_by_id(alerted.orphan_id).status == dg.DagsterRunStatus.FAILURE
+    events = events_of(alerted.receiver, alerted.orphan_id)
+    assert [event["event"] for event in events] == ["run_failed"] and "gone" in events[0]["message"]
 
 
 def test_the_sensors_do_not_post_again_what_a_run_sent(alerted):
