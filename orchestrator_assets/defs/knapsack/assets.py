@@ -18,14 +18,14 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
+from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from solvers.knapsack.alternatives import alternatives, critical_coverage
 from solvers.knapsack.batch import category_use_frame
-from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 from solvers.knapsack.capacity_limits import site_capacity_limits
+from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 
 GROUP = "knapsack"
 COMMON = module_asset_args(GROUP, "KNAPSACK", {"polars", "duckdb", "pulp"})

@@ -28,10 +28,10 @@ from orchestrator_assets.defs.report.daily_report import (
     report_kpis,
 )
 from orchestrator_assets.defs.stock.config import StockConfig
+from orchestrator_assets.defs.stock.projection_curves import curves_from_inputs
 from orchestrator_assets.partitions import TIMEZONE
 from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
-from orchestrator_assets.defs.stock.projection_curves import curves_from_inputs
 
 GROUP = "report"
 REPORT_KEY = dg.AssetKey([GROUP, "daily_report"])

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
-from solvers.knapsack.alternatives import critical_coverage
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS
 from solvers.abc import ABC_CLASSES
+from solvers.knapsack.alternatives import critical_coverage
 from solvers.urgency import LEVELS, URGENCY_CLASSES
 
 if TYPE_CHECKING:
