@@ -37,6 +37,25 @@ SURVEILLANCE_THRESHOLD = 0.2
 #: Articles of this importance go one level up (SPEC §4).
 ESCALATED_IMPORTANCE = "CRITIQUE"
 
+#: The rules of SPEC §4 "level", in the order the SPEC states them: the first that holds
+#: sets the level before escalation (U >= 0.8 is the SPEC's first CRITIQUE condition, so a
+#: pair with both U >= 0.8 and a stockout within the lead time reads U_CRITIQUE_THRESHOLD).
+SCORE_RULES: tuple[str, ...] = (
+    "U_CRITIQUE_THRESHOLD",  # U >= critique_threshold              -> CRITIQUE
+    "STOCKOUT_WITHIN_LEAD_TIME",  # days_to_stockout <= lead_time_days -> CRITIQUE
+    "U_URGENT_THRESHOLD",  # U >= urgent_threshold                   -> URGENT
+    "U_SURVEILLANCE_THRESHOLD",  # U >= surveillance_threshold       -> SURVEILLANCE
+    "BELOW_THRESHOLDS",  # none of the above                         -> NORMAL
+)
+#: Appended to the rule when the importance escalation moved the level one up.
+ESCALATION_MARK = "+IMPORTANCE_ESCALATION"
+#: Every value of urgence.urgency_classification.reason: a score rule, or one of the two
+#: rules whose level an escalation can move (URGENT -> CRITIQUE, SURVEILLANCE -> URGENT).
+URGENCY_REASONS: tuple[str, ...] = (
+    *SCORE_RULES,
+    *(f"{rule}{ESCALATION_MARK}" for rule in SCORE_RULES[2:4]),
+)
+
 DEFAULT_TAU = 7.0
 DEFAULT_W_T = 0.6
 DEFAULT_W_Q = 0.4
@@ -115,6 +134,39 @@ def _check_thresholds(critique: float, urgent: float, surveillance: float) -> No
         )
 
 
+def _score_rule_expr(critique_threshold: float, urgent_threshold: float, surveillance_threshold: float) -> pl.Expr:
+    """Index in `SCORE_RULES` of the first rule of SPEC §4 "level" that holds (UInt8), from
+    `u_total`, `days_to_stockout` and `lead_time_days`; null when u_total is null."""
+    _check_thresholds(critique_threshold, urgent_threshold, surveillance_threshold)
+    u_total = pl.col("u_total")
+    days_to_stockout = pl.col("days_to_stockout")
+    stockout_in_lead_time = days_to_stockout.is_not_null() & (
+        days_to_stockout <= pl.col("lead_time_days")
+    )
+    by_u_critique, by_stockout, by_u_urgent, by_u_surveillance, below = range(len(SCORE_RULES))
+    return (
+        pl.when(u_total.is_null())
+        .then(pl.lit(None, dtype=pl.UInt8))
+        .when(u_total >= critique_threshold)
+        .then(by_u_critique)
+        .when(stockout_in_lead_time)
+        .then(by_stockout)
+        .when(u_total >= urgent_threshold)
+        .then(by_u_urgent)
+        .when(u_total >= surveillance_threshold)
+        .then(by_u_surveillance)
+        .otherwise(below)
+        .cast(pl.UInt8)
+    )
+
+
+def _escalates_expr(rule: pl.Expr) -> pl.Expr:
+    """True where the importance escalation moves the level one up: an article of importance
+    CRITIQUE whose rule gave URGENT or SURVEILLANCE (a null importance does not escalate)."""
+    is_critical_article = (pl.col("importance") == ESCALATED_IMPORTANCE).fill_null(False)
+    return is_critical_article & rule.is_between(2, 3)
+
+
 def urgency_level_expr(
     critique_threshold: float = CRITIQUE_THRESHOLD,
     urgent_threshold: float = URGENT_THRESHOLD,
@@ -129,33 +181,33 @@ def urgency_level_expr(
 
     The level is computed as its index in `LEVELS` (0 = CRITIQUE), so "one level up" is
     index - 1, and only then turned into its label: building the labels in the
-    when/then chain was 7x slower on 300,000 pairs. A null `u_total` gives a null level,
-    so that broken input fails the class check (SPEC §6) instead of passing as NORMAL;
-    a null importance does not escalate.
+    when/then chain was 7x slower on 300,000 pairs. The index comes from the rule that
+    holds (`SCORE_RULES`: rules 0 and 1 give CRITIQUE, then one level each). A null
+    `u_total` gives a null level, so that broken input fails the class check (SPEC §6)
+    instead of passing as NORMAL; a null importance does not escalate.
     """
-    _check_thresholds(critique_threshold, urgent_threshold, surveillance_threshold)
-    u_total = pl.col("u_total")
-    days_to_stockout = pl.col("days_to_stockout")
-    stockout_in_lead_time = days_to_stockout.is_not_null() & (
-        days_to_stockout <= pl.col("lead_time_days")
-    )
-    critique, urgent, surveillance, normal = range(len(LEVELS))
-    by_score = (
-        pl.when(u_total.is_null())
-        .then(pl.lit(None, dtype=pl.UInt8))
-        .when((u_total >= critique_threshold) | stockout_in_lead_time)
-        .then(critique)
-        .when(u_total >= urgent_threshold)
-        .then(urgent)
-        .when(u_total >= surveillance_threshold)
-        .then(surveillance)
-        .otherwise(normal)
-        .cast(pl.UInt8)
-    )
-    is_critical_article = (pl.col("importance") == ESCALATED_IMPORTANCE).fill_null(False)
-    escalates = is_critical_article & by_score.is_between(urgent, surveillance)
-    index = by_score - escalates.cast(pl.UInt8)
+    rule = _score_rule_expr(critique_threshold, urgent_threshold, surveillance_threshold)
+    by_score = rule - (rule > 0).cast(pl.UInt8)  # rules 0, 1 -> CRITIQUE (0); then 2, 3, 4 -> 1, 2, 3
+    index = by_score - _escalates_expr(rule).cast(pl.UInt8)
     return pl.lit(pl.Series(LEVELS, dtype=pl.String)).gather(index).alias("level")
+
+
+def urgency_reason_expr(
+    critique_threshold: float = CRITIQUE_THRESHOLD,
+    urgent_threshold: float = URGENT_THRESHOLD,
+    surveillance_threshold: float = SURVEILLANCE_THRESHOLD,
+) -> pl.Expr:
+    """Why the pair has its level: the rule of `SCORE_RULES` that set it, with
+    `ESCALATION_MARK` appended when the importance escalation then moved it up (one of
+    `URGENCY_REASONS`), from the same columns as `urgency_level_expr`; null when the level is.
+
+    An analyst reading CRITIQUE learns whether the score, a stockout within the lead time
+    or the article's importance put the pair there, without recomputing SPEC §4.
+    """
+    rule = _score_rule_expr(critique_threshold, urgent_threshold, surveillance_threshold)
+    # rules 2 and 3 escalated are reasons 5 and 6 (URGENCY_REASONS order)
+    index = rule + 3 * _escalates_expr(rule).cast(pl.UInt8)
+    return pl.lit(pl.Series(URGENCY_REASONS, dtype=pl.String)).gather(index).alias("reason")
 
 
 def urgency_class_expr() -> pl.Expr:
@@ -244,14 +296,15 @@ def urgency_level(
     articles: pl.DataFrame,
     thresholds: tuple[float, float, float] = (CRITIQUE_THRESHOLD, URGENT_THRESHOLD, SURVEILLANCE_THRESHOLD),
 ) -> pl.DataFrame:
-    """Urgency level per pair (SPEC §4 "level"), see `urgency_level_expr`.
+    """Urgency level per pair and the rule that set it (SPEC §4 "level"), see
+    `urgency_level_expr` and `urgency_reason_expr`.
 
     `total` is the output of `urgency_total`; `projection` gives days_to_stockout and
     lead_time_days; `articles` gives importance. Returns [site_id, article_id, u_total,
-    level] in the order of `total`.
+    level, reason] in the order of `total`.
     """
     return _with_level_inputs(total, projection, articles).select(
-        *PAIR_KEY, "u_total", urgency_level_expr(*thresholds)
+        *PAIR_KEY, "u_total", urgency_level_expr(*thresholds), urgency_reason_expr(*thresholds)
     )
 
 
@@ -267,7 +320,7 @@ def classify_urgency(
     `abc` is the output of `solvers.abc.abc_classification` (one row per article). Every
     article of `total` must have an ABC class, else ValueError: a pair without one would
     carry no valid label among the 12 of `URGENCY_CLASSES`. Returns [site_id, article_id,
-    u_total, level, abc, class] in the order of `total`.
+    u_total, level, reason, abc, class] in the order of `total`.
     """
     levels = urgency_level(total, projection, articles, thresholds)
     classified = levels.join(

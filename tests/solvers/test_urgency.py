@@ -13,6 +13,7 @@ from solvers.urgency import (
     ABC_CLASSES,
     LEVELS,
     URGENCY_CLASSES,
+    URGENCY_REASONS,
     classify_urgency,
     u_quantitative_expr,
     u_temporal_expr,
@@ -253,6 +254,56 @@ def test_level_needs_a_projection_row_for_every_pair() -> None:
         urgency_level(totals(proj, [0.1, 0.2]), proj.head(1), articles_of(proj))
 
 
+# --- reason: the rule that set the level -----------------------------------------------
+
+#: Hand-made pairs, one per rule of SPEC §4 "level" (lead time 3 days everywhere):
+#: (U, days_to_stockout, importance) -> (level, reason).
+REASON_CASES = [
+    # U >= 0.8: CRITIQUE by the score, even when the stock also runs out in the lead time
+    ((0.8, None, "STANDARD"), ("CRITIQUE", "U_CRITIQUE_THRESHOLD")),
+    ((0.95, 2, "STANDARD"), ("CRITIQUE", "U_CRITIQUE_THRESHOLD")),
+    # U below 0.8 but the stock runs out on or before the lead time day
+    ((0.1, 3, "STANDARD"), ("CRITIQUE", "STOCKOUT_WITHIN_LEAD_TIME")),
+    ((0.6, 0, "CRITIQUE"), ("CRITIQUE", "STOCKOUT_WITHIN_LEAD_TIME")),
+    # a stockout one day after the lead time forces nothing: the thresholds decide
+    ((0.5, 4, "STANDARD"), ("URGENT", "U_URGENT_THRESHOLD")),
+    ((0.2, None, "IMPORTANT"), ("SURVEILLANCE", "U_SURVEILLANCE_THRESHOLD")),
+    ((0.19, None, "STANDARD"), ("NORMAL", "BELOW_THRESHOLDS")),
+    # importance CRITIQUE: one level up from URGENT and SURVEILLANCE only
+    ((0.5, None, "CRITIQUE"), ("CRITIQUE", "U_URGENT_THRESHOLD+IMPORTANCE_ESCALATION")),
+    ((0.3, 4, "CRITIQUE"), ("URGENT", "U_SURVEILLANCE_THRESHOLD+IMPORTANCE_ESCALATION")),
+    ((0.9, None, "CRITIQUE"), ("CRITIQUE", "U_CRITIQUE_THRESHOLD")),
+    ((0.1, None, "CRITIQUE"), ("NORMAL", "BELOW_THRESHOLDS")),
+]
+
+
+def test_reason_names_the_spec_rule_that_set_each_level() -> None:
+    inputs = [case for case, _ in REASON_CASES]
+    proj = projection(
+        days_to_stockout=[stockout for _, stockout, _ in inputs], lead_time_days=[3] * len(inputs)
+    )
+    result = urgency_level(
+        totals(proj, [u for u, _, _ in inputs]), proj, articles_of(proj, [imp for _, _, imp in inputs])
+    )
+    assert list(zip(result["level"], result["reason"])) == [expected for _, expected in REASON_CASES]
+
+
+def test_reason_follows_the_thresholds_given() -> None:
+    proj = projection(stock_min=[4, 4])
+    result = urgency_level(totals(proj, [0.45, 0.15]), proj, articles_of(proj), thresholds=(0.9, 0.4, 0.1))
+    assert result["reason"].to_list() == ["U_URGENT_THRESHOLD", "U_SURVEILLANCE_THRESHOLD"]
+
+
+def test_missing_total_urgency_gives_no_reason() -> None:
+    proj = projection(stock_min=[4])
+    assert urgency_level(totals(proj, [None]), proj, articles_of(proj, "CRITIQUE"))["reason"].to_list() == [None]
+
+
+def test_the_reason_vocabulary_is_the_five_rules_and_two_escalations() -> None:
+    assert len(set(URGENCY_REASONS)) == len(URGENCY_REASONS) == 7
+    assert sum(reason.endswith("+IMPORTANCE_ESCALATION") for reason in URGENCY_REASONS) == 2
+
+
 # --- class ------------------------------------------------------------------------------
 
 
@@ -263,7 +314,7 @@ def test_class_is_level_and_abc_joined_by_underscore() -> None:
         {"article_id": ["A1", "A2"], "consumption_value": [5.0, 1.0], "abc": ["A", "C"]}
     )
     result = classify_urgency(total, proj, articles_of(proj), abc)
-    assert result.columns == ["site_id", "article_id", "u_total", "level", "abc", "class"]
+    assert result.columns == ["site_id", "article_id", "u_total", "level", "reason", "abc", "class"]
     # A1: U_t = 1, U_q = 0 -> U = 0.6 URGENT; A2: U = 0 NORMAL.
     assert result.select("level", "abc", "class").rows() == [
         ("URGENT", "A", "URGENT_A"),
@@ -335,6 +386,13 @@ def test_every_pair_gets_one_of_the_twelve_classes(
     assert result.height == proj.height
     assert set(result["class"].to_list()) <= set(URGENCY_CLASSES)
     assert set(result["level"].to_list()) <= set(LEVELS)
+    # the reason's rule gives the level: before escalation, then one up when it says so
+    rule_level = {"U_CRITIQUE_THRESHOLD": 0, "STOCKOUT_WITHIN_LEAD_TIME": 0, "U_URGENT_THRESHOLD": 1,
+                  "U_SURVEILLANCE_THRESHOLD": 2, "BELOW_THRESHOLDS": 3}
+    for level, reason, row in zip(result["level"], result["reason"], rows):
+        rule, _, escalation = reason.partition("+")
+        assert LEVELS.index(level) == rule_level[rule] - (1 if escalation else 0)
+        assert bool(escalation) == (row["importance"] == "CRITIQUE" and rule_level[rule] in (1, 2))
     for column, frame in (("u_temporal", temporal), ("u_quantitative", quantitative)):
         assert frame[column].is_between(0.0, 1.0).all()
     assert total["u_total"].is_between(0.0, 1.0 + 1e-12).all()
