@@ -83,8 +83,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     with shown_on_stderr():  # a bar with an ETA for the days a range or history window loads
         failures = run_partitions(
-            dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast, executor=args.executor
+            dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast, executor=args.executor,
+            scenario=args.scenario,
         )
+    if args.scenario:
+        if not failures:
+            print(f"scenario {args.scenario}: compare it with the official plan: "
+                  f"uv run reassort compare --date {dates[-1]} base {args.scenario}")
+        return 1 if failures else 0
     if not failures:
         print_summary(dates)
     return 1 if failures else 0
@@ -151,12 +157,21 @@ def cmd_query(args: argparse.Namespace) -> int:
         print(f"reassort query: no warehouse at {root}: run `reassort run --date YYYY-MM-DD` first{hint}", file=sys.stderr)
         return 2
     try:
-        con = open_read_only(absolute_files(root, visible_files(root)), [root])
+        if args.scenario:
+            from orchestrator_assets.scenarios import check_scenario_name, list_scenarios
+            from orchestrator_assets.warehouse import Warehouse
+
+            if check_scenario_name(args.scenario) not in list_scenarios(root):
+                raise QueryRefused(f"no scenario {args.scenario!r} (scenarios: {', '.join(list_scenarios(root)) or 'none'})")
+            files = Warehouse(path=str(root)).for_scenario(args.scenario).files()
+        else:
+            files = absolute_files(root, visible_files(root))
+        con = open_read_only(files, [root])
         try:
             frame, truncated = run_query(con, args.sql, max_rows=args.limit, timeout_s=args.timeout)
         finally:
             con.close()
-    except (QueryRefused, QueryTimeout) as error:
+    except (QueryRefused, QueryTimeout, ValueError) as error:
         print(f"reassort query: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # duckdb's SQL errors: show them as they are
@@ -388,6 +403,45 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.execv(command[0], command)  # the service is this process: a supervisor's signals reach it
 
 
+# ---------------------------------------------------------------- scenarios
+def cmd_compare(args: argparse.Namespace) -> int:
+    from orchestrator_assets.scenario_comparison import lot_differences, plan_figures, render_comparison
+    from orchestrator_assets.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()))
+    try:
+        a, b = (plan_figures(warehouse, args.date, name) for name in (args.a, args.b))
+    except (LookupError, ValueError) as error:
+        print(f"reassort compare: {error}", file=sys.stderr)
+        return 2
+    print(render_comparison(args.date, a, b, lot_differences(a, b, args.pairs)))
+    return 0
+
+
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from orchestrator_assets.scenarios import drop_scenario, list_scenarios
+    from orchestrator_assets.warehouse import Warehouse
+
+    root = project_paths.warehouse_path()
+    if args.action == "list":
+        for name in list_scenarios(root):
+            days = sorted({path.parent.name.removeprefix("partition_date=")
+                           for path in Warehouse(path=str(root)).for_scenario(name).files().get("knapsack.allocation", [])
+                           if "_scenarios" in path.parts})
+            print(f"{name}: {len(days)} partition(s) {days[0] + ' .. ' + days[-1] if days else ''}".rstrip())
+        return 0
+    if not args.name:
+        print("reassort scenario drop: name the scenario", file=sys.stderr)
+        return 2
+    try:
+        folder = drop_scenario(root, args.name)
+    except (ValueError, FileNotFoundError) as error:
+        print(f"reassort scenario drop: {error}", file=sys.stderr)
+        return 2
+    print(f"scenario {args.name} dropped ({folder} removed); the official plan is untouched")
+    return 0
+
+
 # ---------------------------------------------------------------- metrics, health
 def cmd_metrics(args: argparse.Namespace) -> int:
     from orchestrator_assets.health_checks import project_instance
@@ -459,6 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="Dagster console log level")
     run.add_argument("--fail-fast", action="store_true", help="stop a range at the first failed partition")
     run.add_argument(
+        "--scenario", metavar="NAME",
+        help="a what-if: the modules write to scenario NAME, never to the official plan (inputs must be loaded)",
+    )
+    run.add_argument(
         "--executor", default="in_process", choices=["in_process", "multiprocess"],
         help="in_process (default, fastest on small machines) or one process per step",
     )
@@ -470,6 +528,7 @@ def build_parser() -> argparse.ArgumentParser:
     query.add_argument("--max-rows", type=int, default=50, help="rows shown in table format")
     query.add_argument("--limit", type=int, default=10_000, help="most rows returned (the answer says when it was cut)")
     query.add_argument("--timeout", type=float, default=30.0, help="seconds before the query is interrupted")
+    query.add_argument("--scenario", help="read this what-if scenario (its tables, the official ones for the rest) instead of the official plan")
     query.set_defaults(handler=cmd_query)
 
     curve = commands.add_parser("curve", help="projected stock day by day for one pair (or an article over its sites)")
@@ -511,6 +570,18 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1; another exposes the figures unauthenticated)")
     metrics.add_argument("--port", type=int, default=9464)
     metrics.set_defaults(handler=cmd_metrics)
+
+    compare = commands.add_parser("compare", help="two plans of a day side by side: base and/or what-if scenarios")
+    compare.add_argument("--date", type=_date, required=True)
+    compare.add_argument("a", help="'base' (the official plan) or a scenario name")
+    compare.add_argument("b", help="'base' or a scenario name")
+    compare.add_argument("--pairs", type=int, default=10, help="how many of the most different pairs to list")
+    compare.set_defaults(handler=cmd_compare)
+
+    scenario = commands.add_parser("scenario", help="list the what-if scenarios, or drop one (never the official plan)")
+    scenario.add_argument("action", choices=["list", "drop"])
+    scenario.add_argument("name", nargs="?")
+    scenario.set_defaults(handler=cmd_scenario)
 
     serve = commands.add_parser(
         "serve", help="run one production service: the webserver or the daemon (two processes, one DAGSTER_HOME)"

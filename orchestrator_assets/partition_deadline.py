@@ -97,27 +97,41 @@ class Freshness:
         return f"partition {self.expected} is late: due {self.due_at:%Y-%m-%d %H:%M %Z}, not materialised ({last})"
 
 
+def _official(record: dg.EventLogRecord) -> bool:
+    """A materialisation of the official plan, not of a what-if scenario (scenarios.py)."""
+    metadata = record.asset_materialization.metadata if record.asset_materialization else {}
+    return "scenario" not in metadata or metadata["scenario"].value == "base"
+
+
 def done_at(instance: dg.DagsterInstance, partition: date) -> datetime | None:
-    """When the partition was last made whole: the latest of its deliverables' latest
-    materialisations; None while a deliverable has none."""
+    """When the partition was last made whole by official runs: the latest of its
+    deliverables' latest official materialisations; None while a deliverable has none."""
     stamps = []
     for key in DELIVERABLE_KEYS:
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition.isoformat()]), limit=1, ascending=False
+            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition.isoformat()]), limit=50, ascending=False
         ).records
-        if not records:
+        official = [record for record in records if _official(record)]
+        if not official:
             return None
-        stamps.append(records[0].timestamp)
+        stamps.append(official[0].timestamp)
     return datetime.fromtimestamp(max(stamps), tz=UTC)
 
 
+#: how many of the latest materialised partitions last_done_partition looks at for an official one
+_LOOKBACK = 62
+
+
 def last_done_partition(instance: dg.DagsterInstance) -> date | None:
-    """The latest partition every deliverable has been materialised for."""
+    """The latest partition every deliverable has been materialised for by an official run."""
     common: set[str] | None = None
     for key in DELIVERABLE_KEYS:
         keys = set(instance.get_materialized_partitions(key))
         common = keys if common is None else common & keys
-    return max((date.fromisoformat(key) for key in common or ()), default=None)
+    for day in sorted((date.fromisoformat(key) for key in common or ()), reverse=True)[:_LOOKBACK]:
+        if done_at(instance, day) is not None:
+            return day
+    return None
 
 
 def freshness(instance: dg.DagsterInstance, now: datetime | None = None, deadline: Deadline | None = None) -> Freshness:

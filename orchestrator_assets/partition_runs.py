@@ -39,8 +39,13 @@ def run_partitions(
     log_level: str = "WARNING",
     fail_fast: bool = False,
     executor: str = "in_process",
+    scenario: str | None = None,
 ) -> int:
-    """Materialise the daily job for each date, in order; returns the number of failed runs."""
+    """Materialise the daily job for each date, in order; returns the number of failed runs.
+
+    With a `scenario` (scenarios.py), only the modules run (stock, urgence, knapsack), on the
+    official inputs of each day, which must be loaded already; their tables go to the
+    scenario, the official plan is not touched."""
     import dagster as dg
 
     from orchestrator_assets.definitions import build_definitions, daily_job
@@ -66,6 +71,8 @@ def run_partitions(
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     run_config.update(execution_config(executor))
     failures = 0
+    if scenario is not None:
+        return run_scenario(defs, dates, run_config, scenario, fail_fast)
     with dg.DagsterInstance.get() as instance:
         for run_id in fail_orphaned_runs(instance):
             print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
@@ -109,6 +116,65 @@ def run_partitions(
                 if fail_fast:
                     break
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
+    return failures
+
+
+#: the modules a what-if re-computes (the report and ERP files stay the official plan's)
+SCENARIO_GROUPS = ("stock", "urgence", "knapsack")
+
+
+def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, fail_fast: bool) -> int:
+    """The modules of each date as scenario `scenario`, on the day's official inputs."""
+    import dagster as dg
+
+    from orchestrator_assets.definitions import daily_job
+    from orchestrator_assets.orphan_runs import launch_tags
+    from orchestrator_assets.scenarios import SCENARIO_TAG, check_scenario_name
+    from orchestrator_assets.warehouse import Warehouse
+
+    try:
+        check_scenario_name(scenario)
+    except ValueError as error:
+        raise SystemExit(f"reassort run --scenario: {error}") from None
+    official = Warehouse(path=str(project_paths.warehouse_path()))
+    loaded = official.files([day.isoformat() for day in dates]).get("raw.stock_levels", [])
+    unloaded = sorted({day.isoformat() for day in dates} - {path.parent.name.removeprefix("partition_date=") for path in loaded})
+    if unloaded:
+        raise SystemExit(
+            f"reassort run --scenario {scenario}: the inputs of {', '.join(unloaded[:5])} are not loaded; "
+            f"a scenario reads the official inputs: run `reassort run --date D` for those days first"
+        )
+    graph = defs.resolve_asset_graph()
+    module_keys = [key for key in graph.materializable_asset_keys if key.path[0] in SCENARIO_GROUPS]
+    job = dg.reconstructable(daily_job)
+    failures = 0
+    started_all = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        for index, day in enumerate(dates, start=1):
+            started = time.perf_counter()
+            print(f"[{index}/{len(dates)}] {day} scenario {scenario}: running ...", flush=True)
+            result = dg.execute_job(
+                job,
+                instance=instance,
+                run_config=run_config,
+                asset_selection=module_keys,
+                tags={
+                    "dagster/partition": day.isoformat(),
+                    SCENARIO_TAG: scenario,
+                    "reassort/launched_by": "cli",
+                    **launch_tags(),
+                },
+            )
+            elapsed = time.perf_counter() - started
+            if result.success:
+                print(f"[{index}/{len(dates)}] {day} scenario {scenario}: ok in {elapsed:.1f} s (run {result.run_id})", flush=True)
+            else:
+                failures += 1
+                print(f"[{index}/{len(dates)}] {day} scenario {scenario}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+                print_step_failures(result)
+                if fail_fast:
+                    break
+    print(f"{len(dates) - failures} of {len(dates)} scenario partitions ok in {time.perf_counter() - started_all:.1f} s")
     return failures
 
 

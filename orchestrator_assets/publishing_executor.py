@@ -25,6 +25,7 @@ from dagster._core.executor.base import Executor
 
 from orchestrator_assets.defs.automation import run_alerts
 from orchestrator_assets.publication import publish
+from orchestrator_assets.scenarios import scenario_of, scenario_root
 from orchestrator_assets.step_failures import step_failure_message
 from orchestrator_assets.table_files import UnitFile, run_files
 from orchestrator_assets.warehouse import run_chain
@@ -37,6 +38,22 @@ def publish_run(root: Path, instance: dg.DagsterInstance | None, run_id: str) ->
     (theirs are older; the run's own files win). Returns the files and the partitions."""
     files = [unit_file for chained in run_chain(instance, run_id) for unit_file in run_files(root, chained)]
     return files, publish(root, files)
+
+
+#: steps that write outside the warehouse (the day's report page, the ERP files): a what-if
+#: scenario must not replace the official ones, so its runs leave them out
+_OFFICIAL_ONLY_STEPS = ("report__", "export__")
+
+
+def refuse_scenario_outputs(run: dg.DagsterRun, step_keys: list[str]) -> None:
+    """A scenario run that would write the day's report or ERP files fails before any step."""
+    scenario = scenario_of(run)
+    official = [key for key in step_keys if key.startswith(_OFFICIAL_ONLY_STEPS)]
+    if scenario and official:
+        raise dg.DagsterInvariantViolationError(
+            f"scenario {scenario!r}: a what-if run computes tables only; {', '.join(official)} would replace the "
+            "official report or ERP files. Select the stock, urgence and knapsack assets (reassort run --scenario does)."
+        )
 
 
 class PublishingExecutor(Executor):
@@ -54,6 +71,7 @@ class PublishingExecutor(Executor):
 
     def execute(self, plan_context, execution_plan) -> Iterator[DagsterEvent]:
         run = plan_context.dagster_run
+        refuse_scenario_outputs(run, execution_plan.step_keys_to_execute)
         run_started = time.perf_counter()
         run_alerts.run_started(self._root, run, plan_context.log.info)
         failed_steps: list[tuple[str, str]] = []
@@ -69,6 +87,10 @@ class PublishingExecutor(Executor):
             return
         started = time.perf_counter()
         files, partitions = publish_run(self._root, plan_context.instance, run.run_id)
+        scenario = scenario_of(run)
+        if scenario:  # its module tables, in the scenario's own folder
+            own_files, own_partitions = publish_run(scenario_root(self._root, scenario), plan_context.instance, run.run_id)
+            files, partitions = [*files, *own_files], sorted({*partitions, *own_partitions})
         if partitions:
             plan_context.log.info(
                 f"published {len(files)} table files of {len(partitions)} partition(s) "

@@ -25,11 +25,14 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from orchestrator_assets.publication import publish
+from orchestrator_assets.scenarios import BASE, is_shared, scenario_of, scenario_root
 from orchestrator_assets.step_limits import transient_errors_only_retried
 from orchestrator_assets.table_files import UnitFile, write_unit
 from orchestrator_assets.warehouse_views import (
+    absolute_files,
+    create_views_over,
+    file_partition,
     known_tables,
-    open_views,
     tables_named,
     visible_files,
 )
@@ -43,12 +46,21 @@ def table_name(asset_key: dg.AssetKey) -> str:
     return f"{path[-2]}.{path[-1]}"
 
 
-def with_lineage(frame: pl.DataFrame, partition_date: date | None, run_id: str) -> pl.DataFrame:
-    """Stamp rows with the partition they belong to and the run that wrote them (SPEC §7)."""
+#: columns the warehouse adds to a table's own: dropped when an asset loads its input
+LINEAGE_COLUMNS = ("partition_date", "run_id", "scenario")
+
+
+def with_lineage(
+    frame: pl.DataFrame, partition_date: date | None, run_id: str, scenario: str | None = None
+) -> pl.DataFrame:
+    """Stamp rows with the partition they belong to and the run that wrote them (SPEC §7),
+    and module rows with their scenario ('base': the official plan)."""
     columns = []
     if partition_date is not None:
         columns.append(pl.lit(partition_date, dtype=pl.Date).alias("partition_date"))
     columns.append(pl.lit(run_id, dtype=pl.String).alias("run_id"))
+    if scenario is not None:
+        columns.append(pl.lit(scenario, dtype=pl.String).alias("scenario"))
     return frame.with_columns(columns)
 
 
@@ -69,19 +81,61 @@ class Warehouse(dg.ConfigurableResource):
     """The folder of table files; every asset reads and writes through it.
 
     Inside a run, reads see the published partitions plus what this run (and the run it
-    re-executes) wrote; outside a run, the published partitions only."""
+    re-executes) wrote; outside a run, the published partitions only. In a scenario run
+    (scenarios.py), module tables are written to the scenario's folder and read from it
+    where it has them, else from the official plan; inputs always come from the official one."""
 
     path: str
     _overlay_runs: list[str] = PrivateAttr(default_factory=list)
+    _scenario: str | None = PrivateAttr(default=None)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         run = context.run
         if run is not None:
             self._overlay_runs = run_chain(context.instance, run.run_id)
+            self._scenario = scenario_of(run)
+
+    def for_scenario(self, scenario: str | None) -> "Warehouse":
+        """The same warehouse as a reader of `scenario` sees it (None or 'base': the official plan)."""
+        view = Warehouse(path=self.path)
+        view._scenario = None if scenario in (None, BASE) else scenario
+        return view
 
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+    @property
+    def scenario(self) -> str | None:
+        return self._scenario
+
+    def root_for(self, table: str) -> Path:
+        """Where this reader's (or run's) rows of `table` are written."""
+        if self._scenario is None or is_shared(table):
+            return self.root
+        return scenario_root(self.root, self._scenario)
+
+    def files(self, partitions: Iterable[str] | None = None) -> dict[str, list[Path]]:
+        """table -> the files this reader sees (absolute), by partition: a scenario's own
+        file of a (table, partition) hides the official one."""
+        files = absolute_files(self.root, visible_files(self.root, self._overlay_runs, partitions))
+        if self._scenario is None:
+            return files
+        own_root = scenario_root(self.root, self._scenario)
+        own = absolute_files(own_root, visible_files(own_root, self._overlay_runs, partitions))
+        for table, table_files in own.items():
+            if is_shared(table):
+                continue
+            mine = {file_partition(file) for file in table_files}
+            kept = [file for file in files.get(table, []) if file_partition(file) not in mine]
+            files[table] = sorted([*kept, *table_files], key=lambda file: (file_partition(file), str(file)))
+        return files
+
+    def tables(self) -> list[str]:
+        names = set(known_tables(self.root))
+        if self._scenario is not None:
+            names |= set(known_tables(scenario_root(self.root, self._scenario)))
+        return sorted(names)
 
     @contextlib.contextmanager
     def connection(
@@ -89,19 +143,21 @@ class Warehouse(dg.ConfigurableResource):
     ) -> Iterator[duckdb.DuckDBPyConnection]:
         """An in-memory DuckDB with views for `tables` (None: all), over `partitions` (None: all)."""
         keys = None if partitions is None else [str(p) for p in partitions]
-        con = open_views(self.root, tables, self._overlay_runs, keys)
+        files = self.files(keys)
+        con = duckdb.connect(":memory:")
         try:
+            create_views_over(con, files, files if tables is None else tables)
             yield con
         finally:
             con.close()
 
     def read(self, sql: str, params: Sequence[object] = ()) -> pl.DataFrame:
         """A statement over the tables it names (views built for those only)."""
-        with self.connection(tables_named(sql, known_tables(self.root))) as con:
+        with self.connection(tables_named(sql, self.tables())) as con:
             return con.execute(sql, list(params)).pl()
 
     def table_exists(self, table: str) -> bool:
-        return table in visible_files(self.root, self._overlay_runs)
+        return table in self.files()
 
     def write_partition(
         self,
@@ -119,28 +175,29 @@ class Warehouse(dg.ConfigurableResource):
         visible even when the run fails)."""
         written = []
         unit_files = []
+        root = self.root_for(table)
+        scenario = None if is_shared(table) else (self._scenario or BASE)
         for day in partition_dates:
             if len(partition_dates) == 1:
-                part = with_lineage(frame.drop("partition_date", strict=False), day, run_id)
+                part = with_lineage(frame.drop("partition_date", strict=False), day, run_id, scenario)
             else:
-                part = with_lineage(frame.filter(pl.col("partition_date") == day), None, run_id)
+                part = with_lineage(frame.filter(pl.col("partition_date") == day), None, run_id, scenario)
             unit_file = UnitFile(table, day.isoformat(), run_id, unit)
-            written.append(write_unit(self.root, unit_file, part))
+            written.append(write_unit(root, unit_file, part))
             unit_files.append(unit_file)
         if publish_now:
-            publish(self.root, unit_files)
+            publish(root, unit_files)
         return written
 
     def partition_files(self, table: str, keys: Sequence[str]) -> list[Path]:
         """The files a reader of this run sees for these partitions of a table, in partition
         order (a partition without a file has none): the manifests and the run's journals
         are read once for all the keys, not once per key (a history window has 182)."""
-        files = visible_files(self.root, self._overlay_runs, keys).get(table, [])
-        return [self.root / file for file in files if "__" not in Path(file).name]
+        return [file for file in self.files(keys).get(table, []) if "__" not in file.name]
 
     def any_file(self, table: str) -> Path | None:
-        files = visible_files(self.root, self._overlay_runs).get(table, [])
-        return self.root / files[-1] if files else None
+        files = self.files().get(table, [])
+        return files[-1] if files else None
 
 
 def _partition_dates(keys: Sequence[str]) -> list[date]:
@@ -173,7 +230,8 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
             raise dg.Failure(f"{table}: every table of the warehouse is partitioned; this asset has no partition.")
         dates = _partition_dates(context.asset_partition_keys)
         self.warehouse.write_partition(table, obj, dates, context.run_id)
-        context.add_output_metadata({"table": table, "rows": len(obj)})
+        scenario = {} if is_shared(table) else {"scenario": self.warehouse.scenario or BASE}
+        context.add_output_metadata({"table": table, "rows": len(obj), **scenario})
 
     def _load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = table_name(context.asset_key)
@@ -188,7 +246,7 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
             frame = pl.read_parquet(sample).clear()
         else:
             frame = pl.concat([pl.read_parquet(file) for file in files], how="diagonal_relaxed")
-        frame = frame.drop("run_id", strict=False)
+        frame = frame.drop("run_id", "scenario", strict=False)
         if len(keys) == 1:
             frame = frame.drop("partition_date", strict=False)
         return frame

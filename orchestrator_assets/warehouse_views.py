@@ -38,7 +38,7 @@ def visible_files(
             if wanted is None or unit_file.partition in wanted:
                 chosen[(unit_file.partition, unit_file.entry)] = unit_file.relative_path()
     tables: dict[str, list[str]] = {}
-    for (key, entry), file in sorted(chosen.items()):
+    for (_key, entry), file in sorted(chosen.items()):
         tables.setdefault(entry.split("/")[0], []).append(file)
     return tables
 
@@ -55,13 +55,19 @@ def _sql_string(text: str) -> str:
 
 
 def create_views(con: duckdb.DuckDBPyConnection, root: Path, files: dict[str, list[str]], tables: Iterable[str]) -> None:
+    """One view per table over its files (relative to `root`)."""
+    create_views_over(con, absolute_files(root, files), tables)
+
+
+def create_views_over(con: duckdb.DuckDBPyConnection, files: dict[str, list[Path]], tables: Iterable[str]) -> None:
     """One view per table over its files. Names are checked identifiers; paths are ours
-    (root + checked names), quoted as SQL strings since a view cannot take parameters."""
+    (a warehouse root + checked names), quoted as SQL strings since a view cannot take
+    parameters."""
     for table in tables:
         if table not in files:
             continue
         schema, name = check_table(table)
-        paths = ", ".join(_sql_string(str(root / file)) for file in files[table])
+        paths = ", ".join(_sql_string(str(file)) for file in files[table])
         con.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         con.execute(
             f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS '
@@ -83,16 +89,22 @@ def open_views(
 
 
 def known_tables(root: Path) -> list[str]:
-    """Every schema.table that has a folder under the warehouse."""
+    """Every schema.table that has a folder under the warehouse (folders starting with '_'
+    are the warehouse's own: manifests, journals, scenarios)."""
     if not root.is_dir():
         return []
     return sorted(
         f"{schema.name}.{table.name}"
         for schema in root.iterdir()
-        if schema.is_dir() and NAME.fullmatch(schema.name)
+        if schema.is_dir() and NAME.fullmatch(schema.name) and not schema.name.startswith("_")
         for table in schema.iterdir()
         if table.is_dir() and NAME.fullmatch(table.name)
     )
+
+
+def file_partition(path: Path | str) -> str:
+    """The partition key of a table file, from its folder `partition_date=YYYY-MM-DD`."""
+    return Path(path).parent.name.removeprefix("partition_date=")
 
 
 def absolute_files(root: Path, files: dict[str, list[str]]) -> dict[str, list[Path]]:

@@ -22,6 +22,7 @@ from dagster._core.execution.stats import StepEventStatus
 
 from orchestrator_assets.defs.automation.webhook import run_url
 from orchestrator_assets.partition_deadline import Deadline, Freshness
+from orchestrator_assets.scenarios import scenario_of
 
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("alert_events.schema.json")
@@ -55,6 +56,7 @@ def run_fields(run: dg.DagsterRun) -> dict:
         "partition_range": {"start": start, "end": end} if start and end else None,
         "launched_by": tags.get("reassort/launched_by") or _dagster_launcher(tags),
         "run_url": run_url(run.run_id),
+        "scenario": scenario_of(run),
     }
 
 

@@ -31,11 +31,12 @@ import dagster as dg
 
 from orchestrator_assets.defs.automation import alert_events
 from orchestrator_assets.defs.automation.alert_dispatch import alerts_active, emit, retry_undelivered
+from orchestrator_assets.defs.automation.alert_ledger import was_claimed
 from orchestrator_assets.defs.automation.run_alerts import is_critique_a
 from orchestrator_assets.defs.automation.webhook import configured_webhook, log, webhook_url_problem
 from orchestrator_assets.defs.urgence.assets import CLASSIFICATION_KEY
-from orchestrator_assets.defs.automation.alert_ledger import was_claimed
 from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY, Deadline, Freshness, freshness
+from orchestrator_assets.scenarios import scenario_of
 
 MAX_ALERTS_PER_TICK = 5
 FRESHNESS_CHECK_NAME = FRESHNESS_CHECK_KEY.name
@@ -118,7 +119,8 @@ def build_alert_sensors(warehouse_root: Path) -> list[dg.SensorDefinition]:
                 run = context.instance.get_run_by_id(record.run_id) if record.run_id else None
                 if run is not None and run.status not in _FINISHED:
                     break  # its run still goes on: it will send the alert itself; look again next tick
-                if run is None or run.status == dg.DagsterRunStatus.SUCCESS:  # None: reported without a run
+                official = run is None or scenario_of(run) is None  # a what-if pages nobody
+                if official and (run is None or run.status == dg.DagsterRunStatus.SUCCESS):  # None: reported without a run
                     if sent + retried == MAX_ALERTS_PER_TICK:
                         break  # the rest waits for the next tick
                     outcome = emit(warehouse_root, alert_events.critique_a(record), context.log.info)

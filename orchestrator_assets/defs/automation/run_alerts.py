@@ -23,6 +23,7 @@ import dagster as dg
 from orchestrator_assets.defs.automation import alert_events
 from orchestrator_assets.defs.automation.alert_dispatch import emit
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS, CLASSIFICATION_KEY
+from orchestrator_assets.scenarios import scenario_of
 
 Say = Callable[[str], None]
 
@@ -70,8 +71,9 @@ def run_failed(root: Path, run: dg.DagsterRun, failed_steps: Sequence[tuple[str,
 
 @never_fails
 def run_succeeded(root: Path, instance: dg.DagsterInstance, run: dg.DagsterRun, duration_seconds: float, say: Say) -> None:
-    """After publication: the CRITIQUE_A partitions first (the operator's call to act), then
-    the run's summary."""
-    for record in critique_a_records(instance, run.run_id):
-        emit(root, alert_events.critique_a(record), say)
+    """After publication: the CRITIQUE_A partitions first (the operator's call to act; not
+    for a what-if scenario, which is nobody's plan yet), then the run's summary."""
+    if scenario_of(run) is None:
+        for record in critique_a_records(instance, run.run_id):
+            emit(root, alert_events.critique_a(record), say)
     emit(root, alert_events.run_succeeded(run, instance, duration_seconds), say)
