@@ -117,7 +117,7 @@ def _pair_code(sites: pl.Enum, articles: pl.Enum) -> pl.Expr:
 
 
 @numba.njit(cache=True)
-def _slot(code: int, shift: int) -> int:
+def _slot(code: int, shift: int) -> np.int64:
     """Fibonacci hashing: the top bits of code x 2^64/phi."""
     return np.int64((np.uint64(code) * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(shift))
 

@@ -98,7 +98,7 @@ def _extent(counted: pl.DataFrame) -> PlanExtent:
     if counted.height == 0:
         return PlanExtent(None, frozenset())
     return PlanExtent(
-        plan_end=int(counted.get_column("d").max()),
+        plan_end=int(counted.select(pl.col("d").max()).item()),
         planned_sites=frozenset(counted.get_column("site_id").unique().to_list()),
     )
 

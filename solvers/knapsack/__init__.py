@@ -28,7 +28,6 @@ from solvers.knapsack.exact_pulp import solve_exact
 from solvers.knapsack.greedy import solve_greedy
 from solvers.knapsack.lexicographic import solve_lexicographic
 from solvers.knapsack.problem import KnapsackProblem, KnapsackResult, SolveStatus
-from solvers.knapsack.solve import solve
 from solvers.knapsack.site_model import (
     SiteCapacities,
     SiteModel,
@@ -38,6 +37,7 @@ from solvers.knapsack.site_model import (
     pair_terms,
     solve_site,
 )
+from solvers.knapsack.solve import solve
 
 __all__ = [
     "KnapsackProblem",

@@ -10,11 +10,12 @@ numba's first-call load (~2-4 s) once.
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import Mapping, Sequence
 
 import numpy as np
 import polars as pl
+from polars.datatypes import DataTypeClass
 
 from solvers.knapsack.site_model import (
     DEFAULT_SOLVER,
@@ -30,9 +31,8 @@ from solvers.knapsack.site_model import (
     solve_terms,
 )
 
-
 CATEGORY_USE_TYPE = pl.List(pl.Struct({"category": pl.String, "capacity": pl.Float64, "used": pl.Float64}))
-CATEGORY_USE_SCHEMA = {"site_id": pl.String, "category": pl.String, "capacity": pl.Float64, "used": pl.Float64}
+CATEGORY_USE_SCHEMA = pl.Schema({"site_id": pl.String, "category": pl.String, "capacity": pl.Float64, "used": pl.Float64})
 
 
 def summary_frame(summaries: Sequence[SiteSummary]) -> pl.DataFrame:
@@ -56,7 +56,7 @@ def summary_frame(summaries: Sequence[SiteSummary]) -> pl.DataFrame:
         }
         for s in summaries
     ]
-    schema = {
+    schema: dict[str, pl.DataType | DataTypeClass] = {
         "site_id": pl.String, "strategy": pl.String, "status": pl.String, "solver": pl.String,
         "objective": pl.Float64, "bound": pl.Float64, "gap": pl.Float64,
         "volume_used": pl.Float64, "capacity_total": pl.Float64, "n_pairs": pl.Int64, "n_items": pl.Int64,

@@ -130,8 +130,8 @@ class _Component:
         self.split_value = values[items[first[split_class]]] * self.split_lots
         self.cap = int(min(cap, int(np.sum(W[items] * free[items]))))
         self.free = free
-        self.profile: np.ndarray | None = None
-        self.take: np.ndarray | None = None
+        self.profile: np.ndarray  # set by solve()
+        self.take: np.ndarray  # set by solve()
 
     @property
     def work(self) -> int:
@@ -300,6 +300,7 @@ def core_dp(
     saturated: dict[int, _Saturated] = {}
     how = []
     if primary is not None:
+        assert opt1 is not None  # checked above
         tol = CRITICAL_TOLERANCE * max(1.0, abs(opt1))
         crit = worth & (p > 0)
         for g in range(m):
@@ -348,8 +349,9 @@ def core_dp(
     found = _dp_above(red, z, work_limit)
     if found is not None:  # the plain run fits the budget
         x, note, _ = found
-        better = x is not None and float(np.dot(values, x)) > z
-        return (x if better else x_inc), "; ".join([*how, note])
+        if x is not None and float(np.dot(values, x)) > z:
+            x_inc = x
+        return x_inc, "; ".join([*how, note])
     bound, _, _ = red.dual_bound(red.lp_u, t_rest, c_rest, base)
     scale = max(1.0, abs(bound))
     eps = 1e-7 * scale
@@ -368,7 +370,7 @@ def core_dp(
         x, note, spent = found
         budget -= spent
         value = float(np.dot(values, x)) if x is not None else -np.inf
-        if value > z:
+        if x is not None and value > z:
             x_inc, z = x, value
         if last or value >= target - 1e-12 * scale:
             return x_inc, "; ".join([*how, note, f"target {bound - target:.1e} below the bound"])
@@ -416,42 +418,42 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
     loose = [g for g, it in comp_items.items() if int(np.sum(W[it] * free[it])) <= c_rest[g]]
     zero_items = np.flatnonzero((free > 0) & (group < 0))
     zero_items = np.concatenate([zero_items, *[comp_items.pop(g) for g in loose]]).astype(np.int64)
-    windows: list[tuple[str, int, object, int, int]] = []  # (kind, g, component, lo cell, hi cell)
+    windows: list[tuple[_Component | _Saturated, int, int]] = []  # (component, lo cell, hi cell)
     for g, it in comp_items.items():
-        comp = _Component(it, W, red.values, free, int(c_rest[g]))
+        component = _Component(it, W, red.values, free, int(c_rest[g]))
         a = 0
         if mu[g] > 0:
             a = max(0, int(np.ceil(c_rest[g] - delta / mu[g])) - 1)
-        windows.append(("group", g, comp, min(a, comp.cap), comp.cap))
-    for g, sat in red.saturated.items():
+        windows.append((component, min(a, component.cap), component.cap))
+    for sat in red.saturated.values():
         hull_max = float(np.sum(np.maximum(sat.hull[1] - lam * sat.hull[0], 0.0)))
         loss = hull_max - (sat.extra - lam * np.arange(sat.extra.size))
         ok = np.flatnonzero(np.isfinite(sat.extra) & (loss <= delta))
         if ok.size == 0:
             return None, "windows empty", 0
-        windows.append(("saturated", g, sat, int(ok[0]), int(ok[-1])))
-    a_sum = sum(w_[3] for w_ in windows)
+        windows.append((sat, int(ok[0]), int(ok[-1])))
+    a_sum = sum(w_[1] for w_ in windows)
     zero_demand = int(np.sum(W[zero_items] * free[zero_items]))
     # the items of no category all fit whatever the categories take: no DP for them
-    zero_all = zero_demand <= t_rest - sum(w_[4] for w_ in windows)
+    zero_all = zero_demand <= t_rest - sum(w_[2] for w_ in windows)
     zero = _Component(zero_items, W, red.values, free, 0 if zero_all else max(0, t_rest - a_sum))
-    work = (0 if zero_all else zero.work) + sum(w_[2].work for w_ in windows if w_[0] == "group")
+    work = (0 if zero_all else zero.work) + sum(w_[0].work for w_ in windows if isinstance(w_[0], _Component))
     span = 1
     for w_ in windows:
-        work += span * (w_[4] - w_[3] + 1)
-        span += w_[4] - w_[3]
+        work += span * (w_[2] - w_[1] + 1)
+        span += w_[2] - w_[1]
     if work > work_limit:
         return None
     if not zero_all:
         zero.solve()
-    for kind, _, comp, _, _ in windows:
-        if kind == "group":
+    for comp, _, _ in windows:
+        if isinstance(comp, _Component):
             comp.solve()
 
     h = np.zeros(1)
     args = []
-    for kind, _, comp, a, b in windows:
-        f = comp.profile[a : b + 1] if kind == "group" else comp.extra[a : b + 1]
+    for comp, a, b in windows:
+        f = comp.profile[a : b + 1] if isinstance(comp, _Component) else comp.extra[a : b + 1]
         h, arg = _window_sum(h, np.ascontiguousarray(f))
         args.append(arg)
     best, best_k = -np.inf, -1
@@ -467,10 +469,10 @@ def _dp_above(red: _Reduced, target: float, work_limit: int) -> tuple[np.ndarray
 
     x = lo.copy()
     k = best_k
-    for (kind, _, comp, a, _), arg in zip(reversed(windows), reversed(args)):
+    for (comp, a, _), arg in zip(reversed(windows), reversed(args)):
         j = int(arg[k])
         k -= j
-        if kind == "group":
+        if isinstance(comp, _Component):
             x[comp.items] += comp.lots(a + j)
         else:
             x[comp.items] = comp.lots(comp.c_min + a + j)

@@ -42,7 +42,8 @@ import re
 import shutil
 import tempfile
 import time
-from typing import Literal, Sequence
+from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pulp
@@ -216,7 +217,7 @@ def solve_exact(
         sol_status = prob.sol_status
         bound = float("nan")
         if sol_status == pulp.LpSolutionIntegerFeasible:
-            bound = _read_cbc_bound(log_path) if solver == "cbc" else _read_highs_bound(prob)
+            bound = _read_cbc_bound(log_path) if log_path is not None else _read_highs_bound(prob)  # cbc: a log
     finally:
         if log_path is not None:
             try:

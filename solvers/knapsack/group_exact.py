@@ -184,11 +184,15 @@ def solve_van(
     s = gm.structures[k]
     vals = np.maximum(values, 0.0)
     up = upper.astype(np.int64)
+    if primary is None and not np.any((vals > 0) & (up > 0)):
+        return np.zeros(values.shape[0], dtype=np.int64), 0.0
+    if s is None:  # a site model's rows (total, then one per category) are always laminar
+        raise ValueError(f"van {gm.van_ids[k]}: its site model has no laminar structure")
     if primary is None:
-        if not np.any((vals > 0) & (up > 0)):
-            return np.zeros(values.shape[0], dtype=np.int64), 0.0
         found = laminar_search(vals, up, s, VAN_NODE_LIMIT)
     else:
+        if x_start is None:
+            raise ValueError("a hold (primary) needs x_start")
         own = float(np.dot(primary, x_start)) if rhs is None else float(rhs)
         hold = own - VAN_HOLD_TOLERANCE * max(1.0, abs(own)) if own > 0 else -np.inf
         found = laminar_search(vals, up, s, VAN_NODE_LIMIT, primary, hold, x_start.astype(np.int64))

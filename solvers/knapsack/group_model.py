@@ -20,8 +20,8 @@ value, so any plan can move its lots to the high tier first.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import polars as pl

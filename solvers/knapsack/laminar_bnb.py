@@ -125,7 +125,7 @@ def laminar_structure(problem: KnapsackProblem) -> LaminarStructure | None:
             break
     if np.any(in_rows > (2 if total_row >= 0 else 1)):
         return None
-    group_caps = []
+    group_caps: list[float] = []
     for i in range(m):
         items = problem.row_items[starts[i] : starts[i + 1]]
         coefs = problem.row_weights[starts[i] : starts[i + 1]]
@@ -271,13 +271,13 @@ def _branch_and_bound(v, w, u, group, total_cap, group_cap, v1, c_order, hold, x
                         f = np.floor(take[i])
                         if take[i] > f:
                             fractional = True
-                        k = np.int64(f)
-                        xr[i] = lo[i] + k
-                        if k > 0:
-                            rt -= k * w[i]
+                        whole = np.int64(f)
+                        xr[i] = lo[i] + whole
+                        if whole > 0:
+                            rt -= whole * w[i]
                             if group[i] >= 0:
-                                fill_group[group[i]] -= k * w[i]
-                            val += k * v[i]
+                                fill_group[group[i]] -= whole * w[i]
+                            val += whole * v[i]
                     added, rt = _fill(xr, v, w, hi, group, rt, fill_group)
                     val += added
                     if val > best:
@@ -724,6 +724,7 @@ def solve_lexicographic_structured(
     detail = f"{why}; {phases} {pulp_res.solver}" + (f": {pulp_res.detail}" if pulp_res.detail else "")
     if (
         phase1_plan is not None
+        and second is not None  # always, with phase1_plan
         # NODE_LIMIT_FEASIBLE: the incumbent, checked feasible and meeting the hold
         # (SOLVER_ERROR otherwise, which has no plan)
         and second.has_plan

@@ -234,7 +234,7 @@ def lexicographic_dp(
     if not sets:
         return x
     profiles = []
-    for g, it, ww, mm, cap in sets:
+    for _g, it, ww, mm, cap in sets:
         P = pv[it] * mm if it.size else np.zeros(0)
         Q = qv[it] * mm if it.size else np.zeros(0)
         prof = dp_profile(ww, P.astype(np.float64), Q.astype(np.float64), cap, tol)
@@ -262,7 +262,7 @@ def lexicographic_dp(
             c -= vol[k]
         vol[0] = c
     xs = x[idx].copy()  # the items of a total that never binds are already in
-    for k, (g, it, ww, mm, cap) in enumerate(sets):
+    for k, (_g, it, ww, mm, _cap) in enumerate(sets):
         chosen = reconstruct(profiles[k][2], ww, vol[k])
         np.add.at(xs, it[chosen], mm[chosen])
     x[idx] = xs

@@ -12,9 +12,9 @@ greedy and always return a plan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Sequence
 
 import numpy as np
 

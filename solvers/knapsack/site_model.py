@@ -14,8 +14,9 @@ Constraints: row 0 is the total capacity, then one row per category with a limit
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 import polars as pl
@@ -93,7 +94,7 @@ def pair_terms(pairs: pl.DataFrame, topup_ratio: float = TOPUP_RATIO) -> pl.Data
         raise ValueError(f"unknown importance values {sorted(unknown)}")
     if pairs.select(pl.struct("site_id", "article_id").n_unique()).item() != pairs.height:
         raise ValueError("an article appears twice in a site's pairs")
-    if pairs.height and (pairs["lot_size"].min() < 1 or pairs["unit_volume"].min() <= 0):
+    if pairs.height and pairs.select((pl.col("lot_size").min() < 1) | (pl.col("unit_volume").min() <= 0)).item():
         raise ValueError("lot_size must be >= 1 and unit_volume > 0")
 
     lot = pl.col("lot_size").cast(pl.Float64)

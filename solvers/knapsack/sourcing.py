@@ -22,9 +22,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 import polars as pl
@@ -259,7 +259,7 @@ def solve_groups(
         raise KeyError(f"no capacities for sites {missing[:10]}")
     if terms.height == 0:
         return _empty_plan()
-    if supply.height and supply["supply"].min() < 0:
+    if supply.height and supply.select(pl.col("supply").min() < 0).item():
         raise ValueError("supply must be >= 0 (SPEC §5.2: max(0, on_hand - stock_min))")
     if supply.height and supply.select(pl.struct("site_id", "article_id").is_duplicated().any()).item():
         raise ValueError("supply lists a (depot, article) twice")

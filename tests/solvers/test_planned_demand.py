@@ -126,7 +126,8 @@ def test_plan_dated_on_or_before_d_is_a_contract_violation():
 
 def test_planned_quantities_are_the_same_to_the_last_bit_on_every_run():
     import random
-    from datetime import date as _date, timedelta as _timedelta
+    from datetime import date as _date
+    from datetime import timedelta as _timedelta
 
     import polars as _pl
 

@@ -9,12 +9,12 @@ import pytest
 from solvers.knapsack import (
     KnapsackProblem,
     SolveStatus,
+    laminar_bnb,
     solve,
     solve_exact,
     solve_greedy,
     solve_lexicographic,
 )
-from solvers.knapsack import laminar_bnb
 from solvers.knapsack.exact_pulp import needs_increment
 from solvers.knapsack.laminar_bnb import (
     laminar_structure,

@@ -136,7 +136,10 @@ def test_greedy_ties_go_to_higher_importance_then_to_the_smaller_article_id(site
     assert v[0] == v[1] == v[2]  # the premise: equal value per weight
     one_lot = SiteCapacities(total=1.0)
     two_lots = SiteCapacities(total=2.0)
-    take = lambda caps: solve_site(tie, caps, "greedy").allocation.select("article_id", "lots").rows()
+
+    def take(caps: SiteCapacities) -> list[tuple]:
+        return solve_site(tie, caps, "greedy").allocation.select("article_id", "lots").rows()
+
     assert take(one_lot) == [("A", 0), ("B", 0), ("C", 1)]
     assert take(two_lots) == [("A", 1), ("B", 0), ("C", 1)]
 

@@ -10,8 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from solvers.knapsack import SiteCapacities, solve_sites
-from solvers.knapsack import group_strategies
+from solvers.knapsack import SiteCapacities, group_strategies, solve_sites
 from solvers.knapsack.exact_pulp import solve_exact
 from solvers.knapsack.group_model import build_group_model
 from solvers.knapsack.lexicographic import solve_lexicographic
