@@ -23,8 +23,7 @@ from data_generation.field_service import generate
 
 def load(data: Path, home: Path, days: list[dt.date], single_run: bool) -> float:
     os.environ.update(REASSORT_DATA_DIR=str(data), REASSORT_WAREHOUSE=str(home / "w.duckdb"), DAGSTER_HOME=str(home))
-    from orchestrator_assets.definitions import build_definitions
-    from orchestrator_assets.definitions import daily_job
+    from orchestrator_assets.definitions import build_definitions, daily_job
     from orchestrator_assets.jobs import execution_config
 
     defs = build_definitions()

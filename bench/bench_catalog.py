@@ -97,7 +97,7 @@ def main() -> None:
         for label, sql in queries.items():
             table = sql.split("FROM ")[1].split()[0]
             median, worst, answer = timed(lambda: duckdb.connect(str(catalog_path(root)), read_only=True), sql, args.repeat)
-            peer_median, peer_worst, peer_answer = timed(lambda: open_views(root, [table]), sql, args.repeat)
+            peer_median, peer_worst, peer_answer = timed(lambda table=table: open_views(root, [table]), sql, args.repeat)
             assert answer == peer_answer, (label, answer, peer_answer)
             print(f"{label:<46} catalog {median:7.0f} ms (max {worst:5.0f})   in-memory views {peer_median:7.0f} ms (max {peer_worst:5.0f})")
 

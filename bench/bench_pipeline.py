@@ -40,9 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     (scratch / "home").mkdir()
     import dagster as dg
 
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import build_definitions, daily_job
     from orchestrator_assets.defs.ingest.source_files import available_extract_dates
-    from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.jobs import execution_config
     from orchestrator_assets.partition_runs import ingest_range
     from orchestrator_assets.run_parameters import parse_overrides, run_config_for

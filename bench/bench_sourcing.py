@@ -42,6 +42,7 @@ from solvers.knapsack.sourcing import solve_groups
 # this folder is on sys.path)
 from bench_knapsack import CAPACITIES, CATEGORIES, IMPORTANCES, LOT_SIZES, level_of
 
+
 def random_group(
     rng: np.random.Generator, depot: str, n_vans: int, n_pairs: int, n_articles: int,
     need_share: float = 0.35, scarce_share: float = 0.1,

@@ -58,6 +58,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -320,7 +321,7 @@ def different_partition_writer(kind: str, root: str, rows: int, writer: int, day
     start = time.perf_counter()
     for i in range(rounds):
         try:
-            used, seen = _with_retries(lambda: store.replace(frame.with_columns(run_id=pl.lit(f"w{writer}-{i}")), day), 10)
+            used, seen = _with_retries(lambda i=i: store.replace(frame.with_columns(run_id=pl.lit(f"w{writer}-{i}")), day), 10)
             retries += used
             errors += seen
         except RuntimeError as error:
@@ -576,20 +577,20 @@ def main() -> None:
     try:
         for kind in ("parquet", "delta"):
             for rows in (settings.rows, settings.tiny_rows):
-                step(f"{kind}/single/{rows}", lambda: time_single_table(kind, rows, workdir, settings.runs))
+                step(f"{kind}/single/{rows}", partial(time_single_table, kind, rows, workdir, settings.runs))
             for rows in (settings.window_rows, settings.tiny_rows):
                 step(f"{kind}/window/{rows}x{settings.window_days}",
-                     lambda: time_window(kind, rows, settings.window_days, workdir, settings.runs))
+                     partial(time_window, kind, rows, settings.window_days, workdir, settings.runs))
             for rows in (settings.rows, settings.tiny_rows):
                 step(f"{kind}/different_partitions/{rows}",
-                     lambda: run_different_partitions(ctx, kind, rows, workdir, settings.rounds))
+                     partial(run_different_partitions, ctx, kind, rows, workdir, settings.rounds))
                 trials = settings.trials if rows == settings.tiny_rows else max(2, settings.trials // 2)
-                step(f"{kind}/same_partition/{rows}", lambda: run_same_partition(ctx, kind, rows, workdir, trials))
+                step(f"{kind}/same_partition/{rows}", partial(run_same_partition, ctx, kind, rows, workdir, trials))
                 step(f"{kind}/reader_during_replace/{rows}",
-                     lambda: run_reader_during_replace(ctx, kind, rows, workdir, settings.reader_seconds))
+                     partial(run_reader_during_replace, ctx, kind, rows, workdir, settings.reader_seconds))
             step(f"{kind}/reader_during_replace_same_size/{settings.window_rows}",
-                 lambda: run_reader_during_replace(ctx, kind, settings.window_rows, workdir, settings.reader_seconds,
-                                                   same_size=True, row_group_rows=args.reader_row_group))
+                 partial(run_reader_during_replace, ctx, kind, settings.window_rows, workdir, settings.reader_seconds,
+                         same_size=True, row_group_rows=args.reader_row_group))
         step("duckdb_client", lambda: duckdb_client_needs(workdir))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

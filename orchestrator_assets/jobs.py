@@ -4,7 +4,6 @@ launches runs through, `daily_job`, lives beside `build_definitions`)."""
 
 from __future__ import annotations
 
-
 DAILY_JOB_NAME = "reassort_daily"
 MONTHLY_JOB_NAME = "reassort_monthly"
 

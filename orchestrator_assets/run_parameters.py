@@ -26,7 +26,6 @@ from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
 from orchestrator_assets.defs.validation.config import ValidationConfig
 
-
 PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,
     "stock": StockConfig,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import re
 
-from orchestrator_assets.warehouse import Warehouse
 import pytest
 from playwright.sync_api import expect
 
 from orchestrator_assets.cli import main
+from orchestrator_assets.warehouse import Warehouse
 from tests.browser.conftest import screenshot
 
 pytestmark = pytest.mark.browser

@@ -12,12 +12,12 @@ import re
 import time
 from datetime import date
 
-from orchestrator_assets.warehouse import Warehouse
 import pytest
 from dagster import DagsterRunStatus
 
 from orchestrator_assets.cli import main
 from orchestrator_assets.project_paths import PROJECT_ROOT
+from orchestrator_assets.warehouse import Warehouse
 
 pytestmark = pytest.mark.browser
 

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from data_generation.field_service import generate
-from solvers.knapsack.batch import category_use_frame
 from orchestrator_assets.defs.report.assets import REPORT_KEY, report_path
 from orchestrator_assets.defs.report.daily_report import DailyReportData, render_daily_report
+from solvers.knapsack.batch import category_use_frame
 from solvers.urgency import LEVELS
 from tests.orchestrator_assets.pipeline_runs import frame, query, run_partition
 

@@ -26,7 +26,7 @@ from orchestrator_assets.defs.export.export_files import (
     write_export,
 )
 from orchestrator_assets.defs.export.export_gate import failed_blocking_checks
-from orchestrator_assets.defs.validation.check_results import CHECK_RESULTS_TABLE, CHECK_RESULTS_SCHEMA
+from orchestrator_assets.defs.validation.check_results import CHECK_RESULTS_SCHEMA, CHECK_RESULTS_TABLE
 from orchestrator_assets.publication import read_manifest
 from orchestrator_assets.warehouse import Warehouse
 from tests.orchestrator_assets.pipeline_runs import frame, run_partition, warehouse_root

@@ -17,8 +17,8 @@ import pytest
 from data_generation.field_service import generate
 from orchestrator_assets.cli import main
 from orchestrator_assets.definitions import build_definitions
-from orchestrator_assets.warehouse_views import known_tables
 from orchestrator_assets.run_parameters import run_config_for
+from orchestrator_assets.warehouse_views import known_tables
 from tests.orchestrator_assets.pipeline_runs import run_partition
 
 RECIPES_FILE = Path(__file__).parents[2] / "docs" / "sql-recipes.md"

@@ -41,8 +41,8 @@ import yaml
 from dagster._utils.schedules import is_valid_cron_string
 
 from orchestrator_assets import project_paths
-from orchestrator_assets.run_parameters import ParameterError, overrides_from_mapping, run_config_for
 from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
+from orchestrator_assets.run_parameters import ParameterError, overrides_from_mapping, run_config_for
 
 MODULES = ("ingest", "stock", "urgence", "knapsack")  # daily modules, in pipeline order
 KEYS = {"description", "modules", "parameters", "schedule"}
@@ -168,7 +168,7 @@ def parse_workflows(text: str, source: str = "workflows.yaml") -> list[Workflow]
                     f"(valid: {', '.join(sorted(KEYS))})"
                 )
 
-        def where(key: str) -> str:
+        def where(key: str, name: str = name, entries: dict[str, tuple[yaml.ScalarNode, yaml.Node]] = entries) -> str:
             return f"{source}, workflow {name}, key {key!r}, line {entries[key][1].start_mark.line + 1}"
 
         modules = _value(entries["modules"][1], where("modules")) if "modules" in entries else list(MODULES)

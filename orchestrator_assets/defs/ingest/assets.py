@@ -15,14 +15,14 @@ import dagster as dg
 import polars as pl
 
 from orchestrator_assets import run_progress
-from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
+from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.ingest.rejection_rules import ValidationResult, validate_table
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.ingest.source_files import SourceFileError, read_as_text, source_path
 from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, ID_COLUMNS, TableContract
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.asset_conventions import CONFIG_TAG
+from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.warehouse import Warehouse
 
 REJECTED_TABLE = "validation.rejected_rows"

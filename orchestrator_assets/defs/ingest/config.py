@@ -4,7 +4,6 @@
 import dagster as dg
 from pydantic import Field
 
-
 #: SPEC §2: above 5 % of bad rows in a table, the run fails.
 MAX_REJECTED_SHARE = 0.05
 

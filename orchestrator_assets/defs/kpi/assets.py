@@ -13,9 +13,9 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.asset_conventions import module_asset_args
 from orchestrator_assets.metadata_tables import markdown_table
+from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
 
 GROUP = "kpi"

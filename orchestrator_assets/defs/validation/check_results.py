@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import polars as pl
 
@@ -72,7 +72,7 @@ def check_results_frame(
     checked_at: datetime | None = None,
 ) -> pl.DataFrame:
     """One history row per outcome (run_id is stamped by the warehouse on write)."""
-    stamp = checked_at or datetime.now(timezone.utc)
+    stamp = checked_at or datetime.now(UTC)
     return pl.DataFrame(
         [
             {

@@ -35,13 +35,13 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
+from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.defs.validation.check_inputs import CheckInputs, read_partitions
 from orchestrator_assets.defs.validation.check_registry import CheckDeclaration, declarations, evaluate_partition
 from orchestrator_assets.defs.validation.check_results import CheckOutcome, append_check_results, check_results_frame
 from orchestrator_assets.defs.validation.config import ValidationConfig
 from orchestrator_assets.defs.validation.suites import TABLE_SUITES, TableSuite
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.asset_conventions import CONFIG_TAG
 from orchestrator_assets.warehouse import Warehouse
 
 CONFIG_GROUP = "validation"
