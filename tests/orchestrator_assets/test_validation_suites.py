@@ -68,6 +68,7 @@ CLASSIFICATION = pl.DataFrame(
         "article_id": ["A1", "A2", "A1"],
         "u_total": [0.9, 0.1, 0.55],
         "level": ["CRITIQUE", "NORMAL", "URGENT"],
+        "reason": ["U_CRITIQUE_THRESHOLD", "BELOW_THRESHOLDS", "U_SURVEILLANCE_THRESHOLD+IMPORTANCE_ESCALATION"],
         "abc": ["A", "C", "B"],
         "class": ["CRITIQUE_A", "NORMAL_C", "URGENT_B"],
     }
@@ -206,6 +207,27 @@ def test_a_class_label_outside_the_twelve_fails(label):
     result = outcomes("urgence.urgency_classification", bad)[CLASS_LABELS]
     assert not result.passed and result.failing_rows == 1
     assert result.sample["site_id"].to_list() == ["S2"]
+
+
+def test_a_reason_outside_the_vocabulary_fails():
+    bad = CLASSIFICATION.with_columns(pl.lit("U_THRESHOLD").alias("reason"))
+    assert outcomes("urgence.urgency_classification", bad)[VALUES_IN_RANGE].rules == {"reason in the 7 labels": 3}
+    assert SCHEMA in failed("urgence.urgency_classification", CLASSIFICATION.drop("reason"))
+
+
+def test_bound_by_is_null_or_one_of_its_values():
+    from solvers.knapsack.shortfall import BOUND_BY_VALUES
+
+    allocation = pl.DataFrame({
+        "site_id": ["S1", "S1", "S2"], "article_id": ["A1", "A2", "A1"], "category": ["FIBRE", "CUIVRE", "FIBRE"],
+        "level": ["CRITIQUE", "NORMAL", "URGENT"], "class": ["CRITIQUE_A", "NORMAL_C", "URGENT_B"],
+        "lots": [2, 0, 1], "quantity": [2, 0, 2], "volume": [0.2, 0.0, 0.2], "value": [1.8, 0.0, 0.5],
+        "strategy": ["criticite_hybride"] * 3, "status": ["OPTIMAL"] * 3,
+        "bound_by": [None, "LOWER_VALUE", "DEPOT_SUPPLY"],
+    })
+    assert failed("knapsack.allocation", allocation) == set()
+    bad = allocation.with_columns(pl.lit("CATEGORY_CAPACITY:FIBRE").alias("bound_by"))
+    assert outcomes("knapsack.allocation", bad)[VALUES_IN_RANGE].rules == {f"bound_by in {list(BOUND_BY_VALUES)}": 3}
 
 
 def test_an_output_may_carry_more_columns_than_its_suite_names():

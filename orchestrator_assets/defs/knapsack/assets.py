@@ -25,6 +25,7 @@ from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from solvers.knapsack.alternatives import alternatives, critical_coverage
 from solvers.knapsack.batch import category_use_frame
 from solvers.knapsack.capacity_limits import site_capacity_limits
+from solvers.knapsack.shortfall import with_bound_by
 from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 
 GROUP = "knapsack"
@@ -33,7 +34,7 @@ OUT_ARGS = {key: value for key, value in COMMON.items() if key != "retry_policy"
 POOL_FROM_SITES = 100  # below this, a process pool's start-up costs more than it saves
 ALLOCATION_COLUMNS = [
     "site_id", "article_id", "category", "level", "class", "lots", "quantity", "volume", "value",
-    "strategy", "status", "source_site_id", "lots_hi", "lots_lo", "n_min", "u", "need_min", "need_max", "v_hi", "v_lo",
+    "strategy", "status", "source_site_id", "bound_by", "lots_hi", "lots_lo", "n_min", "u", "need_min", "need_max", "v_hi", "v_lo",
 ]
 
 
@@ -121,7 +122,12 @@ def selected_pairs(pairs: pl.DataFrame, articles: pl.DataFrame, categories: list
 
 
 def allocation_output(allocation: pl.DataFrame, common_metadata: dict) -> dg.Output:
-    """knapsack.allocation in ALLOCATION_COLUMNS order, with its totals and critical coverage."""
+    """knapsack.allocation in ALLOCATION_COLUMNS order, with its totals, critical coverage and
+    what held back the pairs left short (bound_by counts)."""
+    short = (
+        dict(allocation.drop_nulls("bound_by").group_by("bound_by").len().sort("bound_by").iter_rows())
+        if "bound_by" in allocation.columns else {}
+    )
     return dg.Output(
         allocation.select([c for c in ALLOCATION_COLUMNS if c in allocation.columns]),
         output_name="allocation",
@@ -131,6 +137,7 @@ def allocation_output(allocation: pl.DataFrame, common_metadata: dict) -> dg.Out
             "total_value": float(allocation["value"].sum()) if allocation.height else 0.0,
             "total_volume": float(allocation["volume"].sum()) if allocation.height else 0.0,
             "critical_coverage": round(critical_coverage(allocation), 4) if allocation.height else 1.0,
+            "short_pairs_bound_by": dg.MetadataValue.json(short),
             **common_metadata,
         },
     )
@@ -244,7 +251,10 @@ def knapsack_asset(
     pairs = selected_pairs(
         knapsack_pairs(urgency_classification, stock_projection, articles), articles, config.categories, partition_date
     )
-    limits = site_capacity_limits(sites, site_capacities)
+    try:
+        limits = site_capacity_limits(sites, site_capacities, overrides=config.capacity)
+    except ValueError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
     n_sites = pairs["site_id"].n_unique()
     workers = config.workers if n_sites >= POOL_FROM_SITES else 1
     context.log.info(
@@ -266,8 +276,10 @@ def knapsack_asset(
     elapsed = time.perf_counter() - started
     context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
     common_metadata = config_metadata(config)
-    yield allocation_output(plan.allocation, common_metadata)
     category_use = category_use_frame(plan.site_summary)
+    yield allocation_output(
+        with_bound_by(plan.allocation, plan.site_summary, category_use, plan.depot_supply), common_metadata
+    )
     summary = plan.site_summary.drop("category_use", strict=False)
     yield dg.Output(
         category_use,

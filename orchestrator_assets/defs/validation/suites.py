@@ -32,8 +32,9 @@ from orchestrator_assets.defs.validation.check_results import CheckOutcome
 from solvers.abc import ABC_CLASSES
 from solvers.forecasting import FORECAST_METHODS
 from solvers.knapsack.problem import SolveStatus
+from solvers.knapsack.shortfall import BOUND_BY_VALUES
 from solvers.knapsack.site_model import STRATEGIES
-from solvers.urgency import LEVELS, URGENCY_CLASSES
+from solvers.urgency import LEVELS, URGENCY_CLASSES, URGENCY_REASONS
 
 if TYPE_CHECKING:
     from great_expectations.expectations import Expectation
@@ -208,6 +209,7 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
             _SITE, _ARTICLE,
             ColumnRule("u_total", "float", min_value=0),
             ColumnRule("level", "str", value_set=LEVELS),
+            ColumnRule("reason", "str", value_set=URGENCY_REASONS),
             ColumnRule("abc", "str", value_set=ABC_CLASSES),
             _CLASS,
         ),
@@ -226,6 +228,8 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
             ColumnRule("value", "float", min_value=0),
             ColumnRule("strategy", "str", value_set=STRATEGIES),
             ColumnRule("status", "str", value_set=_STATUSES),
+            # null: the pair got its whole need (lots = u)
+            ColumnRule("bound_by", "str", nullable=True, value_set=BOUND_BY_VALUES),
         ),
         key=PAIR,
     ),
