@@ -286,6 +286,10 @@ def describe_plan(workflow_name: str, day: date) -> str:
         lines.append(f"  declared in {workflows_path()} line {workflow.line}; modules: {', '.join(workflow.modules)}")
         if workflow.cron:
             lines.append(f"  schedule: {workflow.cron} ({workflow.timezone}), each tick runs the day before")
+        if workflow.scenario == "base":
+            lines.append("  writes the official plan (scenario: base)")
+        else:
+            lines.append(f"  writes what-if scenario {workflow.scenario} (the official plan is untouched)")
     else:
         known = ", ".join(["daily", *sorted(workflows)])
         raise SystemExit(f"reassort plan: no workflow {workflow_name!r}; known: {known}")

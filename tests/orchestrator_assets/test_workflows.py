@@ -105,3 +105,18 @@ def test_plan_prints_steps_parameters_and_partition_without_running(project_env,
     steps = re.findall(r"^\s+\d+\. (\S+)$", out, flags=re.MULTILINE)
     assert steps.index("raw/stock_levels") < steps.index("stock/stock_projection") < steps.index("knapsack/allocation")
     assert not (project_env / "warehouse").exists()
+
+
+def test_a_workflow_writes_its_own_scenario_unless_it_says_base():
+    text = (
+        "workflows:\n"
+        "  TRY:\n    modules: [stock, urgence, knapsack]\n"
+        "  OFFICIAL:\n    modules: [stock]\n    scenario: base\n"
+        "  NAMED:\n    modules: [knapsack]\n    scenario: greedy_noon\n"
+    )
+    by_name = {workflow.name: workflow for workflow in parse_workflows(text)}
+    assert by_name["TRY"].run_tags["reassort/scenario"] == "TRY"
+    assert "reassort/scenario" not in by_name["OFFICIAL"].run_tags
+    assert by_name["NAMED"].run_tags["reassort/scenario"] == "greedy_noon"
+    with pytest.raises(WorkflowError, match="scenario.*line 3"):
+        parse_workflows("workflows:\n  BAD:\n    scenario: ../x\n    modules: [stock]\n")

@@ -22,6 +22,9 @@ validation as `reassort run --set`), and, with `schedule`, a schedule that runs 
 before at each tick. `${VAR}` and `${VAR:-default}` are replaced from the environment
 (a value that is only a variable keeps the variable's YAML type: `${N}` with N=5 is 5).
 Any mistake fails the code location's load with the workflow, the key and the line.
+`scenario:` says where the workflow's module tables go: by default a what-if scenario named
+after the workflow (its runs never replace the official plan; docs/scenarios.md), or
+`base` to make the workflow replace the official plan on purpose.
 
 Hostile or broken documents are refused before they are composed, each with the file and
 line: more than MAX_BYTES (64 KiB; a real file is a few KB), nesting deeper than MAX_DEPTH
@@ -43,9 +46,10 @@ from dagster._utils.schedules import is_valid_cron_string
 from orchestrator_assets import project_paths
 from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
 from orchestrator_assets.run_parameters import ParameterError, overrides_from_mapping, run_config_for
+from orchestrator_assets.scenarios import BASE, SCENARIO_TAG, check_scenario_name
 
 MODULES = ("ingest", "stock", "urgence", "knapsack")  # daily modules, in pipeline order
-KEYS = {"description", "modules", "parameters", "schedule"}
+KEYS = {"description", "modules", "parameters", "schedule", "scenario"}
 SCHEDULE_KEYS = {"cron", "timezone"}
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_BYTES = 64 * 1024
@@ -67,10 +71,20 @@ class Workflow:
     timezone: str = "Europe/Paris"
     line: int = 0
     parameters: dict[str, object] = field(default_factory=dict)
+    #: where its module tables go: a what-if scenario (default: the workflow's name), or
+    #: "base" to replace the official plan (docs/scenarios.md)
+    scenario: str = ""
 
     @property
     def job_name(self) -> str:
         return f"workflow_{self.name}"
+
+    @property
+    def run_tags(self) -> dict[str, str]:
+        tags = {"reassort/workflow": self.name}
+        if self.scenario and self.scenario != BASE:
+            tags[SCENARIO_TAG] = self.scenario
+        return tags
 
 
 def workflows_path() -> Path:
@@ -196,8 +210,17 @@ def parse_workflows(text: str, source: str = "workflows.yaml") -> list[Workflow]
             except Exception as error:
                 raise WorkflowError(f"{where('schedule')}: unknown timezone {timezone!r}") from error
         description = str(_value(entries["description"][1], where("description"))) if "description" in entries else ""
+        scenario = str(_value(entries["scenario"][1], where("scenario"))) if "scenario" in entries else name
+        if scenario != BASE:
+            try:
+                check_scenario_name(scenario)
+            except ValueError as error:
+                raise WorkflowError(f"{where('scenario')}: {error} (or 'base' to replace the official plan)") from error
         workflows.append(
-            Workflow(name, tuple(m for m in MODULES if m in modules), overrides, description, cron, timezone, line, parameters)
+            Workflow(
+                name, tuple(m for m in MODULES if m in modules), overrides, description, cron, timezone, line,
+                parameters, scenario,
+            )
         )
     return workflows
 
@@ -231,7 +254,7 @@ def build_workflow_definitions(
             partitions_def=partitions_def,
             config=run_config_for(workflow.overrides, selected) or None,
             description=workflow.description or f"Declared in workflows.yaml: modules {', '.join(workflow.modules)}",
-            tags={"reassort/workflow": workflow.name},
+            tags=workflow.run_tags,
         )
         jobs.append(job)
         if workflow.cron:
