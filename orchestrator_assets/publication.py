@@ -38,7 +38,6 @@ from orchestrator_assets.manifests import (  # noqa: F401  (the read side, re-ex
 )
 from orchestrator_assets.table_files import (
     PUBLISHED_DIR,
-    RUNS_DIR,
     TMP_PREFIX,
     UnitFile,
     check_partition,
@@ -94,7 +93,9 @@ def remove_unreferenced(root: Path, key: str, grace_s: float = GRACE_S) -> int:
     now = time.time()
     removed = 0
     for schema_dir in root.iterdir():
-        if not schema_dir.is_dir() or schema_dir.name in (PUBLISHED_DIR, RUNS_DIR) or schema_dir.name.startswith("."):
+        # "_" folders are the warehouse's own (manifests, journals, alert ledger, scenarios:
+        # a scenario cleans its own folder when it publishes), "." ones are temporary
+        if not schema_dir.is_dir() or schema_dir.name.startswith(("_", ".")):
             continue
         for table_dir in schema_dir.iterdir():
             folder = table_dir / f"partition_date={key}"

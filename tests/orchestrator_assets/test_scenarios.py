@@ -115,6 +115,19 @@ def test_a_scenario_needs_the_days_inputs_loaded(what_if):
         main(["run", "--date", "2026-01-02", "--scenario", "early"])
 
 
+def test_cleaning_the_official_partition_never_touches_a_scenario(tmp_path):
+    from orchestrator_assets.publication import remove_unreferenced
+
+    kept = tmp_path / SCENARIOS_DIR / "x" / "knapsack" / "allocation" / f"partition_date={DAY}" / "r.parquet"
+    kept.parent.mkdir(parents=True)
+    kept.write_bytes(b"PAR1")
+    stale = tmp_path / "knapsack" / "allocation" / f"partition_date={DAY}" / "old.parquet"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"PAR1")
+    assert remove_unreferenced(tmp_path, DAY, grace_s=0) == 1
+    assert kept.exists() and not stale.exists()
+
+
 @pytest.mark.parametrize("name", ["base", "BASE", "1st", "a b", "../x", "x" * 41, ""])
 def test_scenario_names_are_identifiers_and_never_base(name):
     with pytest.raises(ValueError):
