@@ -288,6 +288,22 @@ def cmd_curve(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---------------------------------------------------------------- explain
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Why a pair has its class and its lots: the chain from its inputs, as the tables hold it."""
+    from orchestrator_assets.pair_explanation import explain_pair
+    from orchestrator_assets.warehouse import Warehouse
+
+    warehouse = Warehouse(path=str(project_paths.warehouse_path()))
+    try:
+        explanation = explain_pair(warehouse, args.date, args.site, args.article)
+    except (LookupError, FileNotFoundError) as error:
+        print(f"reassort explain: {error}", file=sys.stderr)
+        return 2
+    print(explanation.render())
+    return 0
+
+
 # ---------------------------------------------------------------- status
 def _ranges(keys: Sequence[str]) -> str:
     """['2026-01-01','2026-01-02','2026-01-05'] -> '2026-01-01..2026-01-02, 2026-01-05'."""
@@ -538,6 +554,14 @@ def build_parser() -> argparse.ArgumentParser:
     curve.add_argument("--horizon", type=int, default=DEFAULT_HORIZON_DAYS, help="days (use the run's stock.horizon_days)")
     curve.add_argument("--format", default="table", choices=["table", "csv"])
     curve.set_defaults(handler=cmd_curve)
+
+    explain = commands.add_parser(
+        "explain", help="why a pair has its class and its lots: on hand, demand, receipts, projection, urgency, ABC, knapsack"
+    )
+    explain.add_argument("--date", type=_date, required=True)
+    explain.add_argument("--site", required=True)
+    explain.add_argument("--article", required=True)
+    explain.set_defaults(handler=cmd_explain)
 
     export = commands.add_parser("export", help="write a day's picking lists and purchase proposals as CSV files")
     export.add_argument("--date", type=_date, required=True)

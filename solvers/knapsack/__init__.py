@@ -15,7 +15,8 @@ Layers, bottom up (a module imports only from the layers below it):
 6. alternatives (every strategy's plan side by side, critical_coverage), batch (all sites
    of a partition, optionally over a process pool; summary_frame, category_use_frame),
    capacity_limits (a site's limits from raw.sites and raw.site_capacities, SPEC §2),
-   group_model (a depot's vans as one MKP under its supply);
+   group_model (a depot's vans as one MKP under its supply), shortfall (after the solve,
+   what held back each pair left short: bound_by);
 7. group_exact: the group by Lagrangian bounds, van-by-van plans and the MILP;
 8. group_strategies: exact, criticite_hybride and greedy on one group;
 9. sourcing: ``solve_sourced``, what the KNAPSACK asset calls.
