@@ -13,6 +13,7 @@ value must already have the field's type (an int is a valid float, a bool is not
 """
 
 import json
+import re
 import typing
 from collections.abc import Iterable, Mapping
 
@@ -87,17 +88,36 @@ def _describe_valid() -> str:
     return "valid parameters:\n" + "\n".join(lines)
 
 
+#: `--set knapsack.capacity.SITE.KEY=V`: one capacity of one site (KEY: total or a category)
+CAPACITY_PREFIX = "knapsack.capacity."
+_CAPACITY_KEY = re.compile(r"[A-Za-z0-9_\-]{1,64}")
+
+
 def parse_overrides(assignments: Iterable[str]) -> dict[str, dict[str, object]]:
-    """['stock.horizon_days=14'] -> {'stock': {'horizon_days': 14}}, validated."""
+    """['stock.horizon_days=14'] -> {'stock': {'horizon_days': 14}}, validated;
+    'knapsack.capacity.S1.total=150' adds {'S1': {'total': 150}} to knapsack.capacity."""
     values: dict[str, object] = {}
+    capacities: dict[str, dict[str, float]] = {}
     for assignment in assignments:
         name, sep, text = assignment.partition("=")
+        name = name.strip()
         if not sep or "." not in name:
             raise ParameterError(f"--set {assignment!r}: expected group.param=value\n{_describe_valid()}")
         try:
-            values[name.strip()] = json.loads(text)
+            value = json.loads(text)
         except json.JSONDecodeError:
-            values[name.strip()] = text
+            value = text
+        if name.startswith(CAPACITY_PREFIX):
+            site, _, key = name.removeprefix(CAPACITY_PREFIX).partition(".")
+            if not (_CAPACITY_KEY.fullmatch(site) and _CAPACITY_KEY.fullmatch(key)):
+                raise ParameterError(f"--set {name!r}: expected knapsack.capacity.SITE.total or knapsack.capacity.SITE.CATEGORY")
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ParameterError(f"invalid value: {name}: expected a number >= 0, got {value!r}")
+            capacities.setdefault(site, {})[key] = float(value)
+            continue
+        values[name] = value
+    if capacities:
+        values["knapsack.capacity"] = capacities
     return overrides_from_mapping(values, label="--set ")
 
 

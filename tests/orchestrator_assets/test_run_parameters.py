@@ -34,3 +34,14 @@ def test_run_config_gives_the_followers_to_the_steps_that_read_the_history(tmp_p
     assert ops["stock__consumption_forecast"]["config"]["max_rejected_share"] == 0.5
     assert ops["urgence__abc_classification"]["config"]["max_rejected_share"] == 0.5
     assert ops["raw__movements"]["config"]["max_rejected_share"] == 0.5
+
+
+def test_capacity_overrides_of_a_site_are_gathered_and_checked():
+    from orchestrator_assets.run_parameters import ParameterError, parse_overrides
+
+    parsed = parse_overrides(["knapsack.capacity.VAN1.total=150", "knapsack.capacity.VAN1.FIBRE=60", "knapsack.strategy=greedy"])
+    assert parsed["knapsack"] == {"strategy": "greedy", "capacity": {"VAN1": {"total": 150.0, "FIBRE": 60.0}}}
+    for bad in ("knapsack.capacity.VAN1.total=-1", "knapsack.capacity.VAN1=3", "knapsack.capacity.VAN1.total=lots",
+                "knapsack.capacity.VAN1.FIBRE=true", "knapsack.capacity.a/b.total=1"):
+        with pytest.raises(ParameterError):
+            parse_overrides([bad])

@@ -39,6 +39,12 @@ class KnapsackConfig(dg.Config):
         default_factory=list,
         description="Allocate only these article categories (e.g. [FIBRE] for a per-category batch); empty = all.",
     )
+    capacity: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Capacity overrides of this run, by site: {SITE: {total: 150, FIBRE: 60}} (`--set "
+        "knapsack.capacity.SITE.total=150`, `--set knapsack.capacity.SITE.FIBRE=60`): a what-if without editing "
+        "the reference files. A category limit set here is added to the site's other limits.",
+    )
     workers: int = Field(
         default=1, ge=1, le=64,
         description="Processes solving sites in parallel (from 100 sites on). With bnb one process is faster "
