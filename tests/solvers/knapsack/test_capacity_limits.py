@@ -1,4 +1,3 @@
-
 """SPEC §2 default constraints, hand-checked."""
 
 import polars as pl
