@@ -296,8 +296,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
     warehouse = Warehouse(path=str(project_paths.warehouse_path()))
     try:
+        if args.scenario:
+            from orchestrator_assets.scenarios import check_scenario_name, list_scenarios
+
+            if check_scenario_name(args.scenario) not in list_scenarios(warehouse.root):
+                raise LookupError(f"no scenario {args.scenario!r} (scenarios: {', '.join(list_scenarios(warehouse.root)) or 'none'})")
+            warehouse = warehouse.for_scenario(args.scenario)  # its tables, the official ones for the rest
         explanation = explain_pair(warehouse, args.date, args.site, args.article)
-    except (LookupError, FileNotFoundError) as error:
+    except (LookupError, FileNotFoundError, ValueError) as error:
         print(f"reassort explain: {error}", file=sys.stderr)
         return 2
     print(explanation.render())
@@ -561,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("--date", type=_date, required=True)
     explain.add_argument("--site", required=True)
     explain.add_argument("--article", required=True)
+    explain.add_argument("--scenario", help="explain the pair in this what-if scenario instead of the official plan")
     explain.set_defaults(handler=cmd_explain)
 
     export = commands.add_parser("export", help="write a day's picking lists and purchase proposals as CSV files")

@@ -89,6 +89,16 @@ def test_compare_prints_the_figures_of_the_tables(what_if, capsys):
     assert f"{DAY}: base vs {WHAT_IF}" in printed and "value" in printed
 
 
+def test_explain_reads_the_scenario_when_asked(what_if, capsys):
+    pair = query(capsys, "--scenario", WHAT_IF, "SELECT site_id, article_id, lots FROM knapsack.allocation "
+                 "ORDER BY lots DESC, site_id, article_id LIMIT 1")[0]
+    for args, strategy in (([], "criticite_hybride"), (["--scenario", WHAT_IF], "greedy")):
+        capsys.readouterr()
+        assert main(["explain", "--date", DAY, "--site", pair["site_id"], "--article", pair["article_id"], *args]) == 0
+        assert strategy in capsys.readouterr().out
+    assert main(["explain", "--date", DAY, "--site", pair["site_id"], "--article", pair["article_id"], "--scenario", "nope"]) == 2
+
+
 def test_the_official_partition_stays_the_one_freshness_counts(what_if):
     official_run = what_if.instance.get_runs(
         filters=dg.RunsFilter(tags={"dagster/partition": DAY}, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=2
