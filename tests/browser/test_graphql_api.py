@@ -18,6 +18,7 @@ from dagster import DagsterRunStatus
 from orchestrator_assets.cli import main
 from orchestrator_assets.project_paths import PROJECT_ROOT
 from orchestrator_assets.warehouse import Warehouse
+from tests.orchestrator_assets.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +36,15 @@ def load_example():
     return module
 
 
-def test_partition_run_and_backfill_through_graphql(tiny_project, dagster_server, dagster_daemon, capsys):
+@pytest.fixture(scope="module", autouse=True)
+def alert_receiver():
+    """A webhook the webserver, daemon and run workers inherit (set before they start)."""
+    with pytest.MonkeyPatch.context() as patch, Receiver() as receiver:
+        patch.setenv("REASSORT_ALERT_WEBHOOK", receiver.url)
+        yield receiver
+
+
+def test_partition_run_and_backfill_through_graphql(tiny_project, dagster_server, dagster_daemon, alert_receiver, capsys):
     example = load_example()
     client = example.connect(dagster_server.host, dagster_server.port)
 
@@ -62,6 +71,15 @@ def test_partition_run_and_backfill_through_graphql(tiny_project, dagster_server
         run_ids = {row[0] for row in con.execute("SELECT DISTINCT run_id FROM knapsack.allocation").fetchall()}
     assert days == {"2026-01-02", "2026-01-03", "2026-01-04"}
     assert run_id in run_ids
+
+    # Runs launched through GraphQL (the run and the backfill's runs, executed by run workers
+    # the daemon started) sent their own alert events, once each.
+    events = {(body["event"], body.get("partition"), body.get("run_id")) for body in alert_receiver.bodies}
+    assert {("run_started", "2026-01-04", run_id), ("run_succeeded", "2026-01-04", run_id)} <= events
+    for day in ("2026-01-02", "2026-01-03"):
+        assert any(event == "run_succeeded" and partition == day for event, partition, _ in events), events
+    ids = [body["event_id"] for body in alert_receiver.bodies]
+    assert len(ids) == len(set(ids))
 
     # `reassort status` lists these runs, newest first, with their outcome and duration.
     capsys.readouterr()
