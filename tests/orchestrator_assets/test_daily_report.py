@@ -16,7 +16,7 @@ from solvers.urgency import LEVELS
 from tests.orchestrator_assets.pipeline_runs import frame, query, run_partition
 
 DAY = "2026-01-10"
-SECTIONS = ["kpis", "projection", "classes", "capacity", "allocation"]
+SECTIONS = ["kpis", "projection", "classes", "capacity", "allocation", "accuracy"]
 # an attribute or CSS url() naming a scheme (http:, file:, data: ...) or a protocol-relative //host
 OUTSIDE = re.compile(
     r"""\b(?:src|href|action|poster|srcset)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|//)"""
@@ -59,13 +59,13 @@ def test_the_report_has_every_section(report_run):
         assert f'id="kpi-{tile}"' in text, tile
     for level in LEVELS:
         assert f"<th>{level}</th>" in text
-    for table in ["class-counts", "capacity-table", "allocation-table", "urgent-pairs"]:
+    for table in ["class-counts", "capacity-table", "allocation-table", "urgent-pairs", "accuracy-table"]:
         assert f'<table id="{table}">' in text, table
 
 
 def test_the_charts_are_inline_svg(report_run):
     text = page(report_run[0])
-    for chart in ["projection-chart", "class-chart", "capacity-chart"]:
+    for chart in ["projection-chart", "class-chart", "capacity-chart", "accuracy-chart"]:
         figure = re.search(rf'<figure id="{chart}">(.*?)</figure>', text, flags=re.DOTALL)
         assert figure and "<svg" in figure.group(1) and "<path" in figure.group(1), chart
     assert "<img" not in text and "<?xml" not in text and "<!DOCTYPE svg" not in text
@@ -137,7 +137,8 @@ def empty_day(**fields) -> DailyReportData:
 
 def test_a_day_without_urgent_pairs_or_lots_still_renders():
     text = render_daily_report(empty_day())
-    assert "No lot to ship today." in text and text.count("<svg") == 3
+    assert "No lot to ship today." in text and text.count("<svg") == 4
+    assert "No backtest for this day" in text
 
 
 def test_the_page_shows_what_each_depot_ships_and_its_scarce_articles():
@@ -151,3 +152,23 @@ def test_the_page_shows_what_each_depot_ships_and_its_scarce_articles():
     assert table.rows() == [("DEP1", 2, 14, 7, 1, 5), ("DEP2", 1, 2, 2, 0, 0)]
     text = render_daily_report(empty_day(depot_supply=supply))
     assert 'id="depot-table"' in text and 'id="critical-short-table"' in text and "DEP1" in text
+
+
+def test_the_forecast_accuracy_table_matches_the_warehouse(report_run):
+    data = report_run[0]
+    text = page(data)
+    table = re.search(r'<table id="accuracy-table">(.*?)</table>', text, flags=re.DOTALL).group(1)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    shown = {(row[0], row[1]): (row[2], row[3]) for row in cells if row}
+    overall = query(
+        data,
+        "SELECT method, count(*), avg(abs(forecast_rate - actual_rate)) FROM stock.forecast_backtest "
+        "WHERE partition_date = ? GROUP BY 1",
+        [date.fromisoformat(DAY)],
+    )
+    assert len(overall) == 5
+    for method, pairs, mae in overall:
+        assert shown[("ALL", method)] == (str(pairs), f"{mae:.4f}"), method
+    classes = {row[0] for row in cells if row} - {"ALL"}
+    assert classes and classes <= {"A", "B", "C"}
+    assert "Today's forecast: sba" in text

@@ -222,3 +222,71 @@ def test_a_history_day_read_from_its_file_stops_the_run_above_the_rejected_share
     # that read the history) goes through
     tolerant = run_config_for({"ingest": {"max_rejected_share": 0.5}}, list(build_definitions(data, data / "warehouse").assets))
     assert run_partition(data, DAYS[-1], dg.DagsterInstance.ephemeral(), run_config=tolerant).success
+
+
+def test_the_forecast_backtest_has_every_pair_and_method_every_day(tiny_run):
+    data, _, results = tiny_run
+    from solvers.forecasting import FORECAST_METHODS
+
+    per_day = query(
+        data,
+        "SELECT partition_date::VARCHAR, count(*), count(DISTINCT (site_id, article_id)), sum(best::INT) "
+        "FROM stock.forecast_backtest GROUP BY 1 ORDER BY 1",
+    )
+    stocked = dict(query(data, "SELECT partition_date::VARCHAR, count(*) FROM stock.stock_initial GROUP BY 1"))
+    assert set(DAYS) <= {row[0] for row in per_day}  # (another test adds 2026-01-07)
+    for day, rows, pairs, best in per_day:
+        assert rows == len(FORECAST_METHODS) * pairs and pairs == stocked[day] and best == pairs
+    metadata = results[-1].asset_materializations_for_node("stock__forecast_backtest")[0].metadata
+    assert metadata["origin"].value == "2025-12-11" and "| sba |" in metadata["accuracy"].value
+
+
+def test_auto_forecasts_each_pair_with_the_best_method_of_its_backtest(tiny_run):
+    """The asset bodies on the stored partition 2026-01-10 with H = 3 (the fitting window then
+    holds data): the backtest is the SPEC rate on D-3, auto records each pair's best method and
+    forecasts with it on D."""
+    import logging
+    from dataclasses import dataclass, field
+    from datetime import timedelta
+
+    from orchestrator_assets.defs.ingest.resources import InputFiles
+    from orchestrator_assets.defs.stock.assets import consumption_forecast_asset, forecast_backtest_asset
+    from orchestrator_assets.defs.stock.config import StockConfig
+    from orchestrator_assets.defs.stock.history_window import read_history_window
+    from orchestrator_assets.warehouse import Warehouse
+    from solvers.forecasting import FORECAST_METHODS, forecast_rates
+
+    data, instance, _ = tiny_run
+    day = date(2026, 1, 10)
+
+    @dataclass
+    class Context:
+        instance: dg.DagsterInstance
+        partition_key: str = day.isoformat()
+        log: logging.Logger = field(default_factory=lambda: logging.getLogger("test_pipeline_tiny"))
+
+    resources = {"input_files": InputFiles(root=str(data)), "warehouse": Warehouse(path=str(data / "warehouse"))}
+    initial = frame(data, "SELECT * EXCLUDE (partition_date, run_id) FROM stock.stock_initial WHERE partition_date = ?", [day])
+    plan = {
+        name: frame(data, f"SELECT * EXCLUDE (partition_date, run_id) FROM raw.{name} WHERE partition_date = ?", [day])
+        for name in ("planned_interventions", "technicians")
+    }
+    backtest = forecast_backtest_asset(Context(instance), StockConfig(horizon_days=3), stock_initial=initial, **resources).value
+    auto = consumption_forecast_asset(
+        Context(instance), StockConfig(forecast_method="auto", horizon_days=3), stock_initial=initial, **resources, **plan
+    ).value
+    # the window as the assets read it (days 2026-01-01..07 have no raw.movements partition
+    # in this warehouse: read from their files)
+    movements = read_history_window(instance, resources["warehouse"], data, day, 182 + 3).movements
+    pairs = initial.select("site_id", "article_id")
+    assert backtest.filter(pl.col("forecast_rate") > 0).height > 0
+    for method in FORECAST_METHODS:
+        fitted = backtest.filter(pl.col("method") == method).select("site_id", "article_id", rate="forecast_rate")
+        assert fitted.equals(forecast_rates(pairs, movements, day - timedelta(days=3), method=method)), method
+        chosen = auto.filter(pl.col("method") == method).select("site_id", "article_id", "rate")
+        on_d = forecast_rates(pairs, movements, day, method=method)
+        assert chosen.join(on_d, on=["site_id", "article_id"]).filter(pl.col("rate") != pl.col("rate_right")).height == 0
+    best = backtest.filter("best").select("site_id", "article_id", "method")
+    assert auto.select("site_id", "article_id", "method").equals(best)
+    assert auto.height == initial.height and auto["planned_days"].null_count() == 0
+    assert auto["method"].n_unique() > 1  # not sba everywhere: the choice is exercised

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from orchestrator_assets.defs.validation.cross_checks import (
+    backtest_best_violations,
     capacity_excess,
     critique_count,
     is_critique_jump,
@@ -133,6 +134,26 @@ def test_a_quantity_that_is_not_lots_times_lot_size_fails():
 def test_an_article_unknown_to_raw_articles_fails_whole_lots():
     ghost = pl.DataFrame({"site_id": ["DEF"], "article_id": ["ZZ"], "lots": [1], "quantity": [1]})
     assert quantities_not_in_whole_lots(ghost, ARTICLES)["reason"].to_list() == ["article not in raw.articles"]
+
+
+def backtest_rows(best: dict[str, list[str]], errors: dict[str, dict[str, float]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        [
+            {"site_id": "S", "article_id": article, "method": method, "forecast_rate": 5.0 - error, "actual_rate": 5.0,
+             "best": method in best[article]}
+            for article, per_method in errors.items()
+            for method, error in per_method.items()
+        ]
+    )
+
+
+def test_backtest_best_is_one_method_per_pair_never_worse_than_sba():
+    errors = {"A": {"mean": 1.0, "sba": 2.0}, "B": {"mean": 3.0, "sba": 2.0}, "C": {"mean": 1.0, "sba": 1.0}}
+    assert backtest_best_violations(backtest_rows({"A": ["mean"], "B": ["sba"], "C": ["sba"]}, errors)).height == 0
+    bad = backtest_best_violations(backtest_rows({"A": ["mean", "sba"], "B": ["mean"], "C": []}, errors))
+    assert bad.select("article_id", "best_rows").rows() == [("A", 2), ("B", 1), ("C", 0)]
+    no_sba = backtest_best_violations(backtest_rows({"A": ["mean"]}, {"A": {"mean": 1.0}}))
+    assert no_sba["article_id"].to_list() == ["A"]
 
 
 def test_zero_rate_share_is_the_share_of_pairs_with_a_zero_rate():

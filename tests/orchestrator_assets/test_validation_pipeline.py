@@ -151,7 +151,7 @@ def test_every_table_of_the_daily_job_has_a_blocking_check():
         spec.asset_key.to_user_string() for checks in defs.asset_checks for spec in checks.check_specs if spec.blocking
     }
     tables = warehouse_tables(defs)
-    assert len(tables) == 23 and tables == checked
+    assert len(tables) == 24 and tables == checked
     assert {name.replace(".", "/") for name in TABLE_SUITES} == checked
     check_keys = defs.resolve_job_def(DAILY_JOB_NAME).asset_layer.asset_graph.asset_check_keys
     assert len(check_keys) == sum(

@@ -78,7 +78,7 @@ CLASSIFICATION = pl.DataFrame(
 def test_every_input_and_output_table_has_a_suite():
     inputs = {f"raw.{contract.stem}" for contract in ALL_TABLES}
     outputs = {
-        "stock.stock_initial", "stock.consumption_forecast", "stock.stock_projection",
+        "stock.stock_initial", "stock.consumption_forecast", "stock.forecast_backtest", "stock.stock_projection",
         "urgence.urgency_temporal", "urgence.urgency_quantitative", "urgence.urgency_total",
         "urgence.abc_classification", "urgence.urgency_classification",
         "knapsack.allocation", "knapsack.site_summary", "knapsack.category_use", "knapsack.alternatives",

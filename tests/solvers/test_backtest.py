@@ -19,6 +19,7 @@ from solvers.backtest import (
     auto_forecast,
     backtest_events,
     best_methods,
+    error_columns,
     forecast_backtest,
 )
 from solvers.forecasting import FORECAST_METHODS, forecast_rates, rate_of_series
@@ -49,6 +50,11 @@ def pairs(*keys: tuple[str, str]) -> pl.DataFrame:
     return pl.DataFrame(keys, schema={"site_id": pl.String, "article_id": pl.String}, orient="row")
 
 
+def backtest(*args, **kwargs) -> pl.DataFrame:
+    """forecast_backtest's rows with their errors (error_columns)."""
+    return forecast_backtest(*args, **kwargs).with_columns(error_columns())
+
+
 def by_method(frame: pl.DataFrame, site: str, article: str, column: str) -> dict[str, object]:
     rows = frame.filter((pl.col("site_id") == site) & (pl.col("article_id") == article))
     return dict(zip(rows["method"], rows[column]))
@@ -67,10 +73,10 @@ UNDER_FORECAST = {"mean": 1.0, "ses": 1.25, "croston": 1.0, "sba": 0.75, "tsb": 
 
 
 def test_errors_of_an_under_forecast_series_are_those_computed_by_hand():
-    frame = forecast_backtest(pairs(("S", "A")), movements({("S", "A"): UNDER}), D, N, K, **HALF)
+    frame = backtest(pairs(("S", "A")), movements({("S", "A"): UNDER}), D, N, K, **HALF)
     assert frame["method"].to_list() == list(FORECAST_METHODS)
     assert by_method(frame, "S", "A", "forecast_rate") == UNDER_FORECAST
-    assert set(frame["actual_rate"]) == {2.0}
+    assert set(frame["actual_rate"]) == {2.0} and set(frame["fitting_mean"]) == {1.0}
     assert by_method(frame, "S", "A", "error") == {m: f - 2.0 for m, f in UNDER_FORECAST.items()}
     assert by_method(frame, "S", "A", "abs_error") == {"mean": 1.0, "ses": 0.75, "croston": 1.0, "sba": 1.25, "tsb": 0.6875}
     # scale 1: the scaled error is the absolute error
@@ -80,7 +86,7 @@ def test_errors_of_an_under_forecast_series_are_those_computed_by_hand():
 
 def test_an_over_forecast_has_a_positive_error_and_the_scale_divides_it():
     # x = 4, 4, 4, 4 | 0, 0: every method fits 4 except sba (0.75 x 4 = 3); actual 0; scale 4
-    frame = forecast_backtest(pairs(("S", "A")), movements({("S", "A"): [4, 4, 4, 4, 0, 0]}), D, N, K, **HALF)
+    frame = backtest(pairs(("S", "A")), movements({("S", "A"): [4, 4, 4, 4, 0, 0]}), D, N, K, **HALF)
     assert by_method(frame, "S", "A", "error") == {"mean": 4.0, "ses": 4.0, "croston": 4.0, "sba": 3.0, "tsb": 4.0}
     assert by_method(frame, "S", "A", "scaled_error") == {"mean": 1.0, "ses": 1.0, "croston": 1.0, "sba": 0.75, "tsb": 1.0}
     assert by_method(frame, "S", "A", "best")["sba"] is True
@@ -88,7 +94,7 @@ def test_an_over_forecast_has_a_positive_error_and_the_scale_divides_it():
 
 def test_no_consumption_while_fitting_gives_a_null_scaled_error_and_sba():
     # nothing over 1..N, then 6 on the last day: every method forecasts 0, actual 3 per day
-    frame = forecast_backtest(pairs(("S", "A")), movements({("S", "A"): [0, 0, 0, 0, 0, 6]}), D, N, K, **HALF)
+    frame = backtest(pairs(("S", "A")), movements({("S", "A"): [0, 0, 0, 0, 0, 6]}), D, N, K, **HALF)
     assert set(frame["error"]) == {-3.0}
     assert frame["scaled_error"].null_count() == len(FORECAST_METHODS)
     assert not frame["scaled_error"].is_nan().any()
@@ -96,7 +102,7 @@ def test_no_consumption_while_fitting_gives_a_null_scaled_error_and_sba():
 
 
 def test_a_pair_without_any_consumption_has_zero_errors_and_keeps_sba():
-    frame = forecast_backtest(pairs(("S", "A"), ("S", "B")), movements({("S", "A"): UNDER}), D, N, K, **HALF)
+    frame = backtest(pairs(("S", "A"), ("S", "B")), movements({("S", "A"): UNDER}), D, N, K, **HALF)
     silent = frame.filter(pl.col("article_id") == "B")
     assert silent["forecast_rate"].to_list() == [0.0] * 5 and silent["abs_error"].to_list() == [0.0] * 5
     assert silent.filter("best")["method"].to_list() == [TIE_METHOD]
@@ -159,6 +165,8 @@ def test_the_fitted_rates_are_those_forecast_rates_gives_on_d_minus_k():
     rows = movements(series, history, horizon)
     keys = pairs(*series)
     frame = forecast_backtest(keys, rows, D, history, horizon, alpha=0.2, beta=0.3)
+    means = frame.filter(pl.col("method") == "mean")
+    assert means["fitting_mean"].equals(means["forecast_rate"], check_names=False)  # the scale is the mean's fit
     for method in FORECAST_METHODS:
         on_d_minus_k = forecast_rates(keys, rows, D - timedelta(days=horizon), history, method, alpha=0.2, beta=0.3)
         fitted = frame.filter(pl.col("method") == method).select("site_id", "article_id", rate="forecast_rate")
@@ -222,7 +230,8 @@ def test_auto_is_never_worse_than_sba_on_its_own_backtest(history, horizon, data
 
 def test_summary_per_class_and_overall():
     series = {("S", "A"): UNDER, ("S", "B"): [4, 4, 4, 4, 0, 0], ("S", "C"): [0] * 6}
-    frame = forecast_backtest(pairs(*series), movements(series), D, N, K, **HALF)
+    frame = forecast_backtest(pairs(*series), movements(series), D, N, K, **HALF)  # the stored columns
+    assert frame.columns == ["site_id", "article_id", "method", "forecast_rate", "actual_rate", "fitting_mean", "best"]
     abc = pl.DataFrame({"article_id": ["A", "B"], "abc": ["A", "A"]})  # C has no class
     summary = accuracy_summary(frame, abc)
     assert summary["abc"].unique(maintain_order=True).to_list() == ["A", ALL_CLASSES]

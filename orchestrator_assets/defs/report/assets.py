@@ -23,6 +23,7 @@ from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.report.daily_report import (
     CURVES_DRAWN,
     DailyReportData,
+    method_counts,
     most_urgent_pairs,
     render_daily_report,
     report_kpis,
@@ -32,6 +33,7 @@ from orchestrator_assets.defs.stock.projection_curves import curves_from_inputs
 from orchestrator_assets.partitions import TIMEZONE
 from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
+from solvers.backtest import accuracy_summary
 
 GROUP = "report"
 REPORT_KEY = dg.AssetKey([GROUP, "daily_report"])
@@ -53,7 +55,9 @@ SOURCES: dict[str, str] = {
     "knapsack.category_use": "site_id, category, capacity, used",
     "knapsack.depot_supply": "*",
     "stock.stock_initial": "site_id, article_id, on_hand, stock_min, lead_time_days",
-    "stock.consumption_forecast": "site_id, article_id, rate",
+    "stock.consumption_forecast": "site_id, article_id, method, rate",
+    "stock.forecast_backtest": "article_id, method, forecast_rate, actual_rate, fitting_mean, best",
+    "urgence.abc_classification": "article_id, abc",
     "raw.articles": "article_id, designation, unit_cost",
     "raw.purchase_orders": "*",
     "raw.planned_interventions": "*",
@@ -174,6 +178,8 @@ def daily_report_asset(
         site_summary=frames["knapsack.site_summary"],
         category_use=frames["knapsack.category_use"],
         depot_supply=frames["knapsack.depot_supply"],
+        accuracy=accuracy_summary(frames["stock.forecast_backtest"], frames["urgence.abc_classification"]),
+        methods_used=method_counts(frames["stock.consumption_forecast"]),
         urgent_pairs=urgent,
         curves=curves,
         sources=lineage,
@@ -204,8 +210,8 @@ def build_report_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asse
         partitions_def=partitions_def,
         deps=[dg.AssetKey(table.split(".")) for table in SOURCES],
         description="The day's HTML report (<data folder>/reports/YYYY-MM-DD.html, one file that opens offline): "
-        "key figures, projected stock of the most urgent pairs, pairs per class, capacity use per site and the "
-        "lots to ship.",
+        "key figures, projected stock of the most urgent pairs, pairs per class, capacity use per site, the "
+        "lots to ship and the forecast's accuracy per method and ABC class.",
         **ARGS,
     )
     return [decorator(time_limited(daily_report_asset))]

@@ -1,7 +1,8 @@
 """The daily report: one self-contained HTML page per partition, for a planner's morning.
 
 Sections: KPI tiles, the projected stock of the most urgent pairs, the 12 urgency classes,
-capacity use per site and category, and the lots to ship (largest value first).
+capacity use per site and category, the lots to ship (largest value first), and the
+forecast's accuracy per method and ABC class (stock.forecast_backtest, solvers.backtest).
 
 Charts: matplotlib, rendered to SVG and written inline into the page. Why matplotlib rather
 than plotly (or altair, already installed with great-expectations):
@@ -34,6 +35,8 @@ import polars as pl
 
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS
 from solvers.abc import ABC_CLASSES
+from solvers.backtest import ALL_CLASSES
+from solvers.forecasting import FORECAST_METHODS
 from solvers.knapsack.alternatives import critical_coverage
 from solvers.urgency import LEVELS, URGENCY_CLASSES
 
@@ -63,6 +66,8 @@ class DailyReportData:
     curves: pl.DataFrame  # site_id, article_id, d, stock of urgent_pairs (solvers.projection.projection_series)
     depot_supply: pl.DataFrame = field(default_factory=pl.DataFrame)  # knapsack.depot_supply of D (SPEC §5.2)
     sources: dict[str, list[str]] = field(default_factory=dict)  # table -> run ids that wrote D's rows
+    accuracy: pl.DataFrame = field(default_factory=pl.DataFrame)  # solvers.backtest.accuracy_summary of D
+    methods_used: dict[str, int] = field(default_factory=dict)  # consumption_forecast.method -> pairs
     generated_at: datetime | None = None
 
 
@@ -135,6 +140,13 @@ def shipped_lots(allocation: pl.DataFrame) -> pl.DataFrame:
     return allocation.filter(pl.col("lots") > 0).sort(
         ["value", "site_id", "article_id"], descending=[True, False, False]
     )
+
+
+def method_counts(forecast: pl.DataFrame) -> dict[str, int]:
+    """Pairs per method of the day's stock.consumption_forecast (one method, or several with auto)."""
+    if not forecast.height:
+        return {}
+    return {method: int(n) for method, n in forecast.group_by("method").len().sort("method").iter_rows()}
 
 
 def report_kpis(data: DailyReportData) -> dict[str, float | int]:
@@ -290,6 +302,42 @@ def capacity_chart(use: pl.DataFrame, max_sites: int = SITES_DRAWN) -> str:
     return svg_inline(figure, "c", "Capacity used per site and category")
 
 
+def accuracy_chart(accuracy: pl.DataFrame) -> str:
+    """Per ABC class and overall: MAE (pieces per day) and scaled error of each method, one
+    bar per method; sba, the default, outlined."""
+    figure = new_figure(8.5, 2.8)
+    axes = figure.subplots(1, 2)
+    if not accuracy.height:
+        for ax in axes:
+            ax.set_axis_off()
+        axes[0].text(0.5, 0.5, "no backtest for this day", ha="center", va="center", transform=axes[0].transAxes)
+        return svg_inline(figure, "a", "Forecast accuracy per method")
+    classes = accuracy["abc"].unique(maintain_order=True).to_list()
+    methods = [m for m in FORECAST_METHODS if m in set(accuracy["method"])]
+    band = 0.8 / len(methods)
+    lookup = {(row["abc"], row["method"]): row for row in accuracy.iter_rows(named=True)}
+    for ax, metric, label in ((axes[0], "mae", "MAE (pieces / day)"), (axes[1], "scaled_error", "scaled error")):
+        for k, method in enumerate(methods):
+            xs, heights = [], []
+            for i, abc in enumerate(classes):
+                value = lookup.get((abc, method), {}).get(metric)
+                if value is not None:
+                    xs.append(i - 0.4 + band * (k + 0.5))
+                    heights.append(value)
+            ax.bar(
+                xs, heights, width=band * 0.92, color=CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)], label=method,
+                edgecolor="#2c3e50", linewidth=1.2 if method == "sba" else 0.0,
+            )  # fmt: skip
+        ax.set_xticks(range(len(classes)), classes, fontsize=7.5)
+        ax.set_title(label, fontsize=8.5)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.grid(axis="y", alpha=0.25)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=7.5, frameon=False)
+    return svg_inline(figure, "a", "Forecast accuracy per method and ABC class")
+
+
 # --- the page ------------------------------------------------------------------------------
 
 CSS = """
@@ -423,6 +471,26 @@ def depot_shipments(depot_supply: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _accuracy_section(data: DailyReportData) -> list[str]:
+    """Forecast accuracy: chart, the summary table, and the methods the day's forecast used."""
+    used = ", ".join(f"{method} {_number(n)} pairs" for method, n in data.methods_used.items()) or "none"
+    accuracy = data.accuracy
+    table = (
+        _table(accuracy, {"mae": 4, "bias": 4, "scaled_error": 3, "best_share": 3}, "accuracy-table")
+        if accuracy.height else "<p>No backtest for this day (stock/forecast_backtest has no row).</p>"
+    )  # fmt: skip
+    return [
+        '<h2 id="accuracy">Forecast accuracy</h2>',
+        f'<p class="muted">Each method\'s rate as forecast on D−{data.horizon_days}, against the consumption of the '
+        f"{data.horizon_days} days since (per day). MAE and bias in pieces per day (bias &gt; 0: over-forecast); "
+        "scaled error: absolute error / the pair's mean daily consumption while fitting (pairs that consumed "
+        f"nothing then are left out: scaled_pairs); best_share: pairs for which stock.forecast_method=auto picks "
+        f"the method. {ALL_CLASSES}: every pair. Today's forecast: {_text(used)}.</p>",
+        _figure(accuracy_chart(accuracy), "Per ABC class and overall; sba (the default) outlined.", "accuracy-chart"),
+        table,
+    ]
+
+
 def render_daily_report(data: DailyReportData) -> str:
     """The whole page as one HTML string (no script, no stylesheet or image from outside)."""
     kpis = report_kpis(data)
@@ -462,7 +530,8 @@ def render_daily_report(data: DailyReportData) -> str:
         f'<p class="muted">Partition {day} · horizon {data.horizon_days} days · generated {_text(generated)}'
         f"<br>Rows written by runs {_text(sources)}</p>",
         '<nav><a href="#kpis">KPIs</a><a href="#projection">Projected stock</a><a href="#classes">Classes</a>'
-        '<a href="#capacity">Capacity</a><a href="#depots">Depots</a><a href="#allocation">Allocation</a></nav>',
+        '<a href="#capacity">Capacity</a><a href="#depots">Depots</a><a href="#allocation">Allocation</a>'
+        '<a href="#accuracy">Forecast accuracy</a></nav>',
         f'<h2 id="kpis">Key figures</h2><div class="tiles">{_tiles(kpis, data.horizon_days)}</div>',
         f'<h2 id="projection">Projected stock of the {urgent.height} most urgent pairs</h2>',
         _figure(
@@ -491,6 +560,7 @@ def render_daily_report(data: DailyReportData) -> str:
         _table(shown, {"volume": 2, "value": 3, "cost": 2}, "allocation-table") if shown.height
         else "<p>No lot to ship today.</p>",
         more_note,
+        *_accuracy_section(data),
     ]
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -1,9 +1,10 @@
-"""STOCK assets (SPEC §3): stock_initial, consumption_forecast, stock_projection.
+"""STOCK assets (SPEC §3): stock_initial, consumption_forecast, stock_projection, and the
+forecast's accuracy, forecast_backtest (issue 16 point 3).
 
 Wiring only: each asset reads its inputs (IO manager, or the warehouse for the history
 window), calls one function of solvers/, and returns the frame with the metadata a planner
 reads in the UI. The formulas live in solvers.forecasting, solvers.planned_demand,
-solvers.receipts and solvers.projection.
+solvers.receipts, solvers.projection and solvers.backtest.
 
 Each asset body is a module-level function (`<asset>_asset`) a test can call with a built
 context and frames; `build_stock_assets` only applies the decorators, since the partitions
@@ -12,19 +13,26 @@ come from the data folder. The forecast needs only where and until when the plan
 """
 
 import time
-from datetime import date
+from datetime import date, timedelta
 
 import dagster as dg
 import polars as pl
+import polars.selectors as cs
 
-from orchestrator_assets.step_limits import time_limited
+from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.config import StockConfig
-from orchestrator_assets.defs.stock.history_window import history_window_dep, read_history_window
-from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
+from orchestrator_assets.defs.stock.history_window import (
+    DEFAULT_HISTORY_DAYS,
+    history_window_dep,
+    read_history_window,
+)
 from orchestrator_assets.metadata_tables import markdown_table
+from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
+from solvers.backtest import AUTO, accuracy_summary, auto_forecast, forecast_backtest
 from solvers.forecasting import forecast_rates
+from solvers.horizon import DEFAULT_HORIZON_DAYS
 from solvers.planned_demand import plan_extent, planned_demand
 from solvers.projection import project_stock, stock_initial
 from solvers.receipts import receipts
@@ -63,29 +71,34 @@ def consumption_forecast_asset(
     technicians: pl.DataFrame,
 ) -> dg.Output[pl.DataFrame]:
     """stock.consumption_forecast: each pair's rate over the history window (read from the
-    warehouse, or from the files of days not loaded) and the horizon days the plan covers."""
+    warehouse, or from the files of days not loaded) and the horizon days the plan covers.
+
+    With `stock.forecast_method = auto` the window is N + H days long: each pair's method is
+    the one with the lowest error on its backtest (solvers.backtest, the same function and
+    inputs as stock/forecast_backtest, so the method recorded here is that table's `best`)."""
     started = time.perf_counter()
     partition_date = date.fromisoformat(context.partition_key)
+    auto = config.forecast_method == AUTO
     window = read_history_window(
-        context.instance, warehouse, input_files.path, partition_date, config.history_days, context.log,
+        context.instance, warehouse, input_files.path, partition_date,
+        config.history_days + (config.horizon_days if auto else 0), context.log,
         max_rejected_share=config.max_rejected_share,
-    )
+    )  # fmt: skip
     read_s = time.perf_counter() - started
-    rates = forecast_rates(
-        stock_initial.select("site_id", "article_id"),
-        window.movements,
-        partition_date,
-        history_days=config.history_days,
-        method=config.forecast_method,
-        alpha=config.alpha,
-        beta=config.beta,
-    )
+    pairs = stock_initial.select("site_id", "article_id")
+    parameters = {"history_days": config.history_days, "alpha": config.alpha, "beta": config.beta}
+    if auto:
+        rates = auto_forecast(pairs, window.movements, partition_date, horizon_days=config.horizon_days, **parameters)
+    else:
+        rates = forecast_rates(
+            pairs, window.movements, partition_date, method=config.forecast_method, **parameters
+        ).with_columns(method=pl.lit(config.forecast_method))
     plan = plan_extent(planned_interventions, technicians, partition_date)
     plan_days = min(plan.plan_end or 0, config.horizon_days)
     frame = rates.select(
         "site_id",
         "article_id",
-        pl.lit(config.forecast_method).alias("method"),
+        "method",
         "rate",
         pl.when(pl.col("site_id").is_in(sorted(plan.planned_sites)))
         .then(pl.lit(plan_days))
@@ -103,6 +116,7 @@ def consumption_forecast_asset(
         metadata={
             "dagster/row_count": frame.height,
             "pairs_with_zero_rate": frame.filter(pl.col("rate") == 0).height,
+            "pairs_per_method": dg.MetadataValue.json(dict(frame.group_by("method").len().sort("method").iter_rows())),
             "mean_rate": float(frame["rate"].mean() or 0.0),
             "window_first_day": str(window.first_day),
             "window_days_loaded": window.days_loaded,
@@ -110,6 +124,60 @@ def consumption_forecast_asset(
             "window_days_without_extract": window.days_without_extract,
             "planned_sites": len(plan.planned_sites),
             "plan_end": plan.plan_end if plan.plan_end is not None else -1,
+            "seconds_read_window": round(read_s, 3),
+            "seconds": round(elapsed, 3),
+            **config_metadata(config),
+        },
+    )
+
+
+def forecast_backtest_asset(
+    context: dg.AssetExecutionContext,
+    config: StockConfig,
+    input_files: InputFiles,
+    warehouse: Warehouse,
+    stock_initial: pl.DataFrame,
+) -> dg.Output[pl.DataFrame]:
+    """stock.forecast_backtest: for each pair and method, the rate forecast on D-H (its N-day
+    window) against the consumption of D-H+1..D, with the accuracy per method over all pairs
+    as a table (per ABC class: the daily report, which reads urgence.abc_classification)."""
+    started = time.perf_counter()
+    partition_date = date.fromisoformat(context.partition_key)
+    window = read_history_window(
+        context.instance, warehouse, input_files.path, partition_date, config.history_days + config.horizon_days,
+        context.log, max_rejected_share=config.max_rejected_share,
+    )  # fmt: skip
+    read_s = time.perf_counter() - started
+    frame = forecast_backtest(
+        stock_initial.select("site_id", "article_id"),
+        window.movements,
+        partition_date,
+        history_days=config.history_days,
+        horizon_days=config.horizon_days,
+        alpha=config.alpha,
+        beta=config.beta,
+    )
+    summary = accuracy_summary(frame)
+    elapsed = time.perf_counter() - started
+    pairs = stock_initial.height
+    context.log.info(
+        f"backtest {partition_date}: {pairs} pairs x {summary.height} methods, origin "
+        f"{partition_date - timedelta(days=config.horizon_days)}, read {read_s:.2f} s, total {elapsed:.2f} s"
+    )
+    return dg.Output(
+        frame,
+        metadata={
+            "dagster/row_count": frame.height,
+            "pairs": pairs,
+            "origin": str(partition_date - timedelta(days=config.horizon_days)),
+            "accuracy": dg.MetadataValue.md(
+                markdown_table(summary.drop("abc").with_columns(cs.float().round(4)), max_rows=10)
+            ),
+            "best_method_pairs": dg.MetadataValue.json(
+                dict(frame.filter("best").group_by("method").len().sort("method").iter_rows())
+            ),
+            "window_first_day": str(window.first_day),
+            "window_days_read_from_files": len(window.days_read_from_files),
             "seconds_read_window": round(read_s, 3),
             "seconds": round(elapsed, 3),
             **config_metadata(config),
@@ -188,7 +256,8 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             consumption_forecast_asset,
             "consumption_forecast",
             "Daily consumption rate of each pair from its CONSUMPTION history over D-N+1..D "
-            "(mean, ses, croston, sba or tsb; default sba), and how many horizon days the intervention plan covers.",
+            "(mean, ses, croston, sba or tsb; default sba; auto: per pair, the method with the lowest error on its "
+            "stock/forecast_backtest), and how many horizon days the intervention plan covers.",
             ins={
                 "stock_initial": upstream(GROUP, "stock_initial"),
                 "planned_interventions": raw_input("planned_interventions"),
@@ -197,6 +266,16 @@ def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Asset
             # raw.bom is not read (plan_extent needs no BOM) but stays upstream, so the asset
             # graph is the one the forecast had while it computed the whole planned demand.
             deps=[history_window_dep(), dg.AssetKey(["raw", "bom"])],
+        ),
+        asset(
+            forecast_backtest_asset,
+            "forecast_backtest",
+            "Forecast accuracy: for each pair and method (mean, ses, croston, sba, tsb), the rate the forecast "
+            "would have given on D-H (forecast_rate) against the daily consumption of D-H+1..D (actual_rate), the "
+            "mean daily consumption of the fitting window (fitting_mean, the scale of the scaled error), and the "
+            "method stock.forecast_method=auto picks (best).",
+            ins={"stock_initial": upstream(GROUP, "stock_initial")},
+            deps=[history_window_dep(DEFAULT_HISTORY_DAYS + DEFAULT_HORIZON_DAYS)],
         ),
         asset(
             stock_projection_asset,

@@ -14,8 +14,10 @@ class StockConfig(dg.Config):
 
     horizon_days: int = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=366, description="H: days projected after D.")
     history_days: int = Field(default=182, ge=1, le=3660, description="N: days of consumption history, D-N+1..D.")
-    forecast_method: Literal["mean", "ses", "croston", "sba", "tsb"] = Field(
-        default="sba", description="Consumption-rate method (SPEC §3)."
+    forecast_method: Literal["mean", "ses", "croston", "sba", "tsb", "auto"] = Field(
+        default="sba",
+        description="Consumption-rate method (SPEC §3); auto: per pair, the method with the lowest error on its "
+        "backtest over the last horizon_days (ties: sba), recorded in consumption_forecast.method.",
     )
     alpha: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of ses / croston / sba / tsb (demand size).")
     beta: float = Field(default=0.1, gt=0.0, le=1.0, description="Smoothing constant of tsb's demand probability.")

@@ -26,13 +26,14 @@ MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
 DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
 
 
-def history_window_dep() -> dg.AssetDep:
-    """The lineage of an asset that reads the history window: raw/movements of D-N+1..D with
-    the default N (a run with another stock.history_days reads its own window through SQL)."""
+def history_window_dep(days: int = DEFAULT_HISTORY_DAYS) -> dg.AssetDep:
+    """The lineage of an asset that reads the history window: raw/movements of D-days+1..D,
+    by default D-N+1..D with the default N (a run with another stock.history_days reads its
+    own window through SQL; the forecast backtest reads N + H days)."""
     return dg.AssetDep(
         MOVEMENTS_KEY,
         partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-(DEFAULT_HISTORY_DAYS - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
+            start_offset=-(days - 1), end_offset=0, allow_nonexistent_upstream_partitions=True
         ),
     )
 WINDOW_COLUMNS = ["date", "site_id", "article_id", "movement_type", "quantity"]

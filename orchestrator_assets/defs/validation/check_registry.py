@@ -26,6 +26,7 @@ import polars as pl
 from orchestrator_assets.defs.validation.check_inputs import CheckInputs
 from orchestrator_assets.defs.validation.check_results import ERROR, WARN, CheckOutcome
 from orchestrator_assets.defs.validation.cross_checks import (
+    backtest_best_violations,
     capacity_excess,
     critique_count,
     depot_shipped_mismatch,
@@ -186,6 +187,21 @@ def zero_rate_share_check(inputs: CheckInputs) -> CheckOutcome:
     )
 
 
+def best_not_worse_than_sba(inputs: CheckInputs) -> CheckOutcome:
+    bad = backtest_best_violations(inputs.frame)
+    if bad.height == 0:
+        return CheckOutcome("best_not_worse_than_sba", True, 0, inputs.frame.height,
+                            "ok: one best method per pair, never with a larger error than sba")
+    first = bad.row(0, named=True)
+    detail = (
+        f"{bad.height} pairs without exactly one best method or whose best method errs more than sba; e.g. "
+        f"{first['site_id']} / {first['article_id']}: {first['best_rows']} best rows, best error "
+        f"{first['best_error']}, sba error {first['default_error']}"
+    )
+    return CheckOutcome("best_not_worse_than_sba", False, bad.height, inputs.frame.height, detail,
+                        _sample(bad, inputs.config.sample_rows))
+
+
 def critique_jump_check(inputs: CheckInputs) -> CheckOutcome:
     current = critique_count(inputs.frame)
     previous_day = inputs.partition_date - timedelta(days=1)
@@ -249,6 +265,15 @@ CROSS_CHECKS: dict[str, tuple[CrossCheck, ...]] = {
             "Soft: warns when the share of pairs with a zero consumption rate is above validation.zero_rate_share_max.",
             False,
             zero_rate_share_check,
+        ),
+    ),
+    "stock.forecast_backtest": (
+        CrossCheck(
+            "best_not_worse_than_sba",
+            "Each pair has exactly one best method (the one stock.forecast_method=auto picks), and its absolute "
+            "error is not above sba's on the same backtest.",
+            True,
+            best_not_worse_than_sba,
         ),
     ),
     "urgence.urgency_classification": (

@@ -118,6 +118,28 @@ def zero_rate_share(forecast: pl.DataFrame) -> float:
     return float(forecast.select((pl.col("rate") == 0).mean()).item())
 
 
+def backtest_best_violations(backtest: pl.DataFrame, default_method: str = "sba") -> pl.DataFrame:
+    """Pairs of stock.forecast_backtest without exactly one `best` row, or whose best method's
+    absolute error |forecast_rate - actual_rate| is above the default method's (auto must never
+    do worse than sba on its own backtest), or without a row for the default method. Returns
+    [site_id, article_id, best_rows, best_error, default_error]."""
+    return (
+        backtest.with_columns(abs_error=(pl.col("forecast_rate") - pl.col("actual_rate")).abs())
+        .group_by("site_id", "article_id")
+        .agg(
+            pl.col("best").cast(pl.Int64).sum().alias("best_rows"),
+            pl.col("abs_error").filter(pl.col("best")).max().alias("best_error"),
+            pl.col("abs_error").filter(pl.col("method") == default_method).first().alias("default_error"),
+        )
+        .filter(
+            (pl.col("best_rows") != 1)
+            | pl.col("default_error").is_null()
+            | (pl.col("best_error") > pl.col("default_error"))
+        )
+        .sort("site_id", "article_id")
+    )
+
+
 def critique_count(classification: pl.DataFrame) -> int:
     """Pairs of level CRITIQUE (any ABC class)."""
     return int(classification.filter(pl.col("level") == CRITIQUE_LEVEL).height)

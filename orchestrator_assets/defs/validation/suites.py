@@ -168,6 +168,18 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
         key=PAIR,
     ),
     TableSuite(
+        "stock", "forecast_backtest",
+        (
+            _SITE, _ARTICLE,
+            ColumnRule("method", "str", value_set=FORECAST_METHODS),
+            ColumnRule("forecast_rate", "float", min_value=0),
+            ColumnRule("actual_rate", "float", min_value=0),
+            ColumnRule("fitting_mean", "float", min_value=0),
+            ColumnRule("best", "bool"),
+        ),
+        key=(*PAIR, "method"),
+    ),
+    TableSuite(
         "stock", "stock_projection",
         (
             _SITE, _ARTICLE,
