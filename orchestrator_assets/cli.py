@@ -79,6 +79,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"reassort run: {error}", file=sys.stderr)
         return 2
     dates = partition_dates(args)
+    if args.workflow or args.var:
+        return run_workflow_command(args, dates, overrides)
     from orchestrator_assets.run_progress import shown_on_stderr
 
     with shown_on_stderr():  # a bar with an ETA for the days a range or history window loads
@@ -94,6 +96,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not failures:
         print_summary(dates)
     return 1 if failures else 0
+
+
+def run_workflow_command(args: argparse.Namespace, dates: list[date], overrides: dict) -> int:
+    """`reassort run --workflow NAME [--var k=v]`: the workflow's job (workflow_runs.py)."""
+    from orchestrator_assets.defs.automation.workflows import WorkflowError
+    from orchestrator_assets.workflow_runs import WorkflowLaunchError, run_workflow
+
+    if not args.workflow or args.scenario:
+        print("reassort run: --var goes with --workflow NAME; a workflow writes its own scenario (no --scenario)", file=sys.stderr)
+        return 2
+    assignments = dict(assignment.partition("=")[::2] for assignment in args.var or [])
+    try:
+        failures = run_workflow(args.workflow, dates, assignments, overrides, args.log_level, args.fail_fast, args.executor)
+    except (WorkflowLaunchError, WorkflowError) as error:
+        print(f"reassort run --workflow: {error}", file=sys.stderr)
+        return 2
+    return 1 if failures else 0
+
+
+def cmd_workflow(args: argparse.Namespace) -> int:
+    """`reassort workflow validate FILE`: the whole file checked as the code location loads it."""
+    from orchestrator_assets.defs.automation.workflows import WorkflowError, load_workflows
+
+    try:
+        workflows = load_workflows(Path(args.file), missing_ok=False)
+    except (WorkflowError, OSError) as error:
+        print(f"reassort workflow validate: {error}", file=sys.stderr)
+        return 2
+    print(f"{args.file}: {len(workflows)} workflow(s), valid")
+    for workflow in workflows:
+        print(f"  {workflow.name} (line {workflow.line}): modules {', '.join(workflow.modules)}"
+              + (f", extends {workflow.extends}" if workflow.extends else ""))
+    return 0
 
 
 def print_rejections(con, dates: Sequence[date]) -> None:
@@ -542,7 +577,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--executor", default="in_process", choices=["in_process", "multiprocess"],
         help="in_process (default, fastest on small machines) or one process per step",
     )
+    run.add_argument("--workflow", metavar="NAME", help="run a workflow of workflows.yaml (docs/workflows.md) instead of the daily job")
+    run.add_argument("--var", action="append", metavar="NAME=VALUE", help="a workflow variable for this run (repeatable)")
     run.set_defaults(handler=cmd_run)
+
+    workflow = commands.add_parser("workflow", help="check a workflows file: reassort workflow validate FILE")
+    workflow.add_argument("action", choices=["validate"])
+    workflow.add_argument("file")
+    workflow.set_defaults(handler=cmd_workflow)
 
     query = commands.add_parser("query", help="run SQL against the warehouse (read-only)")
     query.add_argument("sql")
