@@ -21,6 +21,7 @@ from tests.conftest import point_project_at
 
 DAY = "2026-01-04"
 WHAT_IF = "greedy_try"
+ROOMY = "VAN0004"  # a van of the tiny data set, given more room in the what-if
 
 
 def official_files(warehouse: Path) -> dict[str, str]:
@@ -40,7 +41,10 @@ def what_if(tmp_path_factory):
         assert main(["run", "--date", DAY]) == 0
         warehouse = data / "warehouse"
         before = official_files(warehouse)
-        assert main(["run", "--date", DAY, "--scenario", WHAT_IF, "--set", "knapsack.strategy=greedy"]) == 0
+        assert main([
+            "run", "--date", DAY, "--scenario", WHAT_IF, "--set", "knapsack.strategy=greedy",
+            "--set", f"knapsack.capacity.{ROOMY}.total=999", "--set", f"knapsack.capacity.{ROOMY}.FIBRE=500",
+        ]) == 0
         after = official_files(warehouse)
         with dg.DagsterInstance.get() as instance:
             yield SimpleNamespace(data=data, warehouse=warehouse, before=before, after=after, instance=instance, patch=patch)
@@ -64,6 +68,19 @@ def test_the_scenario_has_its_own_plan_and_rows_say_which(what_if, capsys):
     assert scenario == [{"strategy": "greedy", "scenario": WHAT_IF}]
     inputs = query(capsys, "--scenario", WHAT_IF, "SELECT count(*) AS n FROM raw.stock_levels")
     assert inputs == query(capsys, "SELECT count(*) AS n FROM raw.stock_levels")  # inputs are shared
+
+
+def test_the_scenarios_capacity_overrides_are_the_capacities_it_was_solved_and_checked_under(what_if, capsys):
+    sql = "SELECT s.capacity_total, c.capacity AS fibre FROM knapsack.site_summary s JOIN knapsack.category_use c " \
+          "USING (site_id, partition_date) WHERE s.site_id = ? AND c.category = 'FIBRE'"
+    capsys.readouterr()
+    assert main(["query", "--format", "json", "--scenario", WHAT_IF, sql.replace("?", f"'{ROOMY}'")]) == 0
+    assert json.loads(capsys.readouterr().out) == [{"capacity_total": 999.0, "fibre": 500.0}]
+    assert main(["query", "--format", "json", sql.replace("?", f"'{ROOMY}'")]) == 0
+    assert json.loads(capsys.readouterr().out) != [{"capacity_total": 999.0, "fibre": 500.0}]
+    checks = query(capsys, "--scenario", WHAT_IF, "SELECT passed FROM validation.check_results "
+                   "WHERE check_name = 'within_capacity'")
+    assert checks and all(row["passed"] for row in checks)
 
 
 def test_compare_prints_the_figures_of_the_tables(what_if, capsys):

@@ -82,6 +82,15 @@ def test_an_excess_reports_used_capacity_and_excess():
     ]
 
 
+def test_a_runs_capacity_overrides_are_the_capacities_checked():
+    frame = allocation([("OWN", "F1", 15), ("OWN", "C1", 20)])  # over OWN's FIBRE 10 and total 30
+    overrides = {"OWN": {"total": 40.0, "FIBRE": 15.0}}
+    assert capacity_excess(frame, ARTICLES, SITES, SITE_CAPACITIES, overrides=overrides).height == 0
+    tighter = {"OWN": {"CUIVRE": 5.0}}  # a category limit the site did not have
+    rows = capacity_excess(frame, ARTICLES, SITES, SITE_CAPACITIES, overrides=tighter).select("site_id", "scope").rows()
+    assert sorted(rows) == [("OWN", "CUIVRE"), ("OWN", "FIBRE"), ("OWN", "TOTAL")]
+
+
 def test_volume_is_quantity_times_unit_volume_of_the_article():
     bulky = ARTICLES.with_columns(pl.when(pl.col("article_id") == "E1").then(4.0).otherwise(pl.col("unit_volume")).alias("unit_volume"))
     frame = allocation([("OWN", "E1", 8)])

@@ -19,7 +19,7 @@ import dagster as dg
 import polars as pl
 
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
-from orchestrator_assets.defs.knapsack.config import KnapsackConfig
+from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP, KnapsackConfig
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from solvers.knapsack.alternatives import alternatives, critical_coverage
@@ -346,7 +346,7 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         },
         can_subset=False,
         retry_policy=RETRY_POLICY,
-        name="knapsack",
+        name=KNAPSACK_OP,
         group_name=GROUP,
     )
     return [decorator(time_limited(knapsack_asset))]

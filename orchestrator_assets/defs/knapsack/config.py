@@ -7,6 +7,10 @@ from pydantic import Field
 
 from solvers.knapsack.site_model import DEFAULT_SOLVER
 
+#: the op of the knapsack multi-asset: its run config is the KnapsackConfig (the capacity check
+#: reads the run's capacity overrides there)
+KNAPSACK_OP = "knapsack"
+
 
 class KnapsackConfig(dg.Config):
     """Strategy, solver and limits of the per-site replenishment plan (SPEC §5)."""

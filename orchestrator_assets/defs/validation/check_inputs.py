@@ -5,7 +5,7 @@ checked table with it, and a cross-table check reads the tables it compares with
 `CheckInputs.table`, once per (table, day) however many checks of the table use them.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -43,6 +43,8 @@ class CheckInputs:
     partition_date: date
     frame: pl.DataFrame
     config: ValidationConfig
+    #: the run's knapsack.capacity overrides (a what-if's capacities), for the capacity check
+    capacity_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     _tables: dict[tuple[str, date], pl.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str, day: date | None = None) -> pl.DataFrame:

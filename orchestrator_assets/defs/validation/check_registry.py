@@ -110,6 +110,7 @@ def within_capacity(inputs: CheckInputs) -> CheckOutcome:
         inputs.table("raw.sites"),
         inputs.table("raw.site_capacities"),
         tolerance=inputs.config.capacity_tolerance,
+        overrides=inputs.capacity_overrides,
     )
     sites = inputs.frame["site_id"].n_unique() if inputs.frame.height else 0
     if over.height == 0:

@@ -36,6 +36,7 @@ import dagster as dg
 import polars as pl
 
 from orchestrator_assets.asset_conventions import CONFIG_TAG
+from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP
 from orchestrator_assets.defs.validation.check_inputs import CheckInputs, read_partitions
 from orchestrator_assets.defs.validation.check_registry import CheckDeclaration, declarations, evaluate_partition
 from orchestrator_assets.defs.validation.check_results import CheckOutcome, append_check_results, check_results_frame
@@ -114,6 +115,12 @@ def check_result(
     )
 
 
+def capacity_overrides(run_config: dict) -> dict[str, dict[str, float]]:
+    """The run's knapsack.capacity overrides, as the knapsack step received them."""
+    knapsack = (run_config.get("ops") or {}).get(KNAPSACK_OP) or {}
+    return dict((knapsack.get("config") or {}).get("capacity") or {})
+
+
 def build_table_checks(suite: TableSuite, partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
     key = dg.AssetKey(suite.asset_path)
     asset = key.to_user_string()
@@ -145,7 +152,7 @@ def build_table_checks(suite: TableSuite, partitions_def: dg.PartitionsDefinitio
         history = []
         previous = None
         for day in dates:
-            inputs = CheckInputs(warehouse, day, frames[day], config)
+            inputs = CheckInputs(warehouse, day, frames[day], config, capacity_overrides(context.run.run_config))
             outcomes, seconds = evaluate_partition(suite, inputs, previous)
             previous = (frames[day], outcomes[: len(suite.check_names())])
             for outcome in outcomes:

@@ -48,14 +48,32 @@ def site_limits(
     return pl.concat([totals, explicit, defaulted], how="vertical_relaxed")
 
 
+def with_overrides(limits: pl.DataFrame, overrides: Mapping[str, Mapping[str, float]]) -> pl.DataFrame:
+    """[site_id, scope, capacity] with each overridden (site, scope) replaced or added
+    ("total" is the TOTAL scope)."""
+    rows = [
+        (site_id, TOTAL_SCOPE if key == "total" else key, float(value))
+        for site_id, values in overrides.items()
+        for key, value in values.items()
+    ]
+    if not rows:
+        return limits
+    replaced = pl.DataFrame(rows, schema={"site_id": pl.String, "scope": pl.String, "capacity": pl.Float64}, orient="row")
+    kept = limits.join(replaced.select("site_id", "scope"), on=["site_id", "scope"], how="anti")
+    return pl.concat([kept, replaced], how="vertical_relaxed")
+
+
 def capacity_excess(
     allocation: pl.DataFrame,
     articles: pl.DataFrame,
     sites: pl.DataFrame,
     site_capacities: pl.DataFrame,
     tolerance: float = 1e-6,
+    overrides: Mapping[str, Mapping[str, float]] | None = None,
 ) -> pl.DataFrame:
-    """Every (site, scope) whose allocated volume exceeds its capacity (SPEC §5 constraints).
+    """Every (site, scope) whose allocated volume exceeds its capacity (SPEC §5 constraints),
+    the capacities being the reference ones with the run's `overrides` (knapsack.capacity,
+    a what-if's {site: {"total": t, category: c}}) applied as the knapsack applied them.
 
     Volume is quantity x unit_volume of the article in raw.articles (not the allocation's
     own volume column), summed per site (scope TOTAL) and per category of the article.
@@ -75,7 +93,7 @@ def capacity_excess(
         ],
         how="vertical_relaxed",
     )
-    limits = site_limits(sites, site_capacities)
+    limits = with_overrides(site_limits(sites, site_capacities), overrides or {})
     # Left join: a category without a limit is unlimited (only the total applies); a site
     # without a TOTAL row (unknown site) keeps a null capacity on its TOTAL row and fails.
     compared = used.join(limits, on=["site_id", "scope"], how="left").filter(
