@@ -10,7 +10,10 @@ whose blocking checks failed publishes nothing. A killed run never reaches this 
 
 Being the one place every run passes through, it also sends the run's alert events
 (defs/automation/run_alerts.py): run_started before the first step, then run_failed, or,
-after publication, critique_a per partition concerned and run_succeeded.
+after publication, critique_a per partition concerned and run_succeeded. And it applies a
+workflow's module options (defs/automation/module_gate.py): modules skipped by their
+condition, non-critical failures that do not fail the run (their tables left unpublished),
+success criteria, and each module's lifecycle in the run log.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._core.executor.base import Executor
 
 from orchestrator_assets.defs.automation import run_alerts
+from orchestrator_assets.defs.automation.module_gate import RunModules, WorkflowRunError
 from orchestrator_assets.publication import publish
 from orchestrator_assets.scenarios import scenario_of, scenario_root
 from orchestrator_assets.step_failures import step_failure_message
@@ -33,10 +37,18 @@ from orchestrator_assets.warehouse import run_chain
 _INNER = dg.multi_or_in_process_executor
 
 
-def publish_run(root: Path, instance: dg.DagsterInstance | None, run_id: str) -> tuple[list[UnitFile], list[str]]:
+def publish_run(
+    root: Path, instance: dg.DagsterInstance | None, run_id: str, leave_out: frozenset[str] = frozenset()
+) -> tuple[list[UnitFile], list[str]]:
     """Publish what a successful run wrote, with what the runs it re-executes wrote first
-    (theirs are older; the run's own files win). Returns the files and the partitions."""
-    files = [unit_file for chained in run_chain(instance, run_id) for unit_file in run_files(root, chained)]
+    (theirs are older; the run's own files win), except the tables in `leave_out`. Returns
+    the files and the partitions."""
+    files = [
+        unit_file
+        for chained in run_chain(instance, run_id)
+        for unit_file in run_files(root, chained)
+        if unit_file.table not in leave_out
+    ]
     return files, publish(root, files)
 
 
@@ -74,22 +86,39 @@ class PublishingExecutor(Executor):
         refuse_scenario_outputs(run, execution_plan.step_keys_to_execute)
         run_started = time.perf_counter()
         run_alerts.run_started(self._root, run, plan_context.log.info)
+        try:
+            modules = RunModules(self._root, plan_context, execution_plan)
+        except WorkflowRunError as error:
+            run_alerts.run_failed(self._root, run, [], plan_context.log.info, f"the run cannot start: {error}")
+            raise
+        yield from modules.skipped_step_events()
         failed_steps: list[tuple[str, str]] = []
-        for event in self._inner.execute(plan_context, execution_plan):
+        for event in self._inner.execute(modules.context, modules.plan):
+            if not modules.observe(event):
+                continue  # a non-critical module's failure: in the event log, not the run's outcome
             if event.event_type == DagsterEventType.STEP_FAILURE:
                 failed_steps.append((event.step_key or "?", step_failure_message(event.step_failure_data)))
             yield event
+        modules.finish()
         if failed_steps:
             plan_context.log.warning(
                 f"run {run.run_id} had a failed step: its tables are not published (readers keep the previous run's)"
             )
             run_alerts.run_failed(self._root, run, failed_steps, plan_context.log.info)
             return
+        problems = modules.criteria_problems()
+        if problems:
+            message = f"success criteria not met: {'; '.join(problems)}; the run's tables are not published"
+            run_alerts.run_failed(self._root, run, [], plan_context.log.info, message)
+            raise WorkflowRunError(message)
         started = time.perf_counter()
-        files, partitions = publish_run(self._root, plan_context.instance, run.run_id)
+        leave_out = modules.unpublished_tables
+        files, partitions = publish_run(self._root, plan_context.instance, run.run_id, leave_out)
         scenario = scenario_of(run)
         if scenario:  # its module tables, in the scenario's own folder
-            own_files, own_partitions = publish_run(scenario_root(self._root, scenario), plan_context.instance, run.run_id)
+            own_files, own_partitions = publish_run(
+                scenario_root(self._root, scenario), plan_context.instance, run.run_id, leave_out
+            )
             files, partitions = [*files, *own_files], sorted({*partitions, *own_partitions})
         if partitions:
             plan_context.log.info(

@@ -16,6 +16,15 @@ needs the daemon's run monitoring), so each asset body runs under a SIGALRM time
 REASSORT_STEP_TIMEOUT_S seconds (default 1800). When it fires the step fails with a clear
 message (and is not retried). The timer needs the main thread, which is where Dagster runs
 steps in both executors; elsewhere the limit is skipped.
+
+A workflow's module may set its own limit and retries (workflows.yaml: `timeout_seconds`,
+`max_retries`, `retry_delay_seconds`; docs/workflows.md). Its run carries them as the tag
+`reassort/module/<module>` (workflow_options.py), which each step reads for its own module:
+the time limit replaces REASSORT_STEP_TIMEOUT_S, and a transient error is retried with a
+RetryRequested carrying the module's count and exponential backoff (first delay
+`retry_delay_seconds`, same jitter), which Dagster honours before the asset's RETRY_POLICY.
+Only transient errors are retried, as everywhere; a module that runs out of retries fails
+with the error's own message and the count it was given.
 """
 
 import contextlib
@@ -25,9 +34,17 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import dagster as dg
 import duckdb
+
+from orchestrator_assets.defs.automation.workflow_options import (
+    DEFAULT_OPTIONS,
+    ModuleOptions,
+    OptionsError,
+    module_options_from_tags,
+)
 
 RETRY_POLICY = dg.RetryPolicy(max_retries=3, delay=2.0, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
 DEFAULT_STEP_TIMEOUT_S = 1800.0
@@ -68,23 +85,83 @@ def _fail_now(error: Exception) -> dg.Failure:
     return dg.Failure(description=f"{type(error).__name__}: {message}", allow_retries=False)
 
 
-def _passes_through(error: Exception) -> bool:
-    """Dagster's own control flow and errors (Failure, RetryRequested, framework errors) keep their meaning."""
-    return isinstance(error, (dg.Failure, dg.RetryRequested, dg.DagsterError)) or is_transient(error)
+@dataclass(frozen=True)
+class StepModule:
+    """The module of the step under way, its options in this run and its retry number."""
+
+    module: str | None
+    options: ModuleOptions
+    retry_number: int
 
 
-def step_timeout_s() -> float:
+def current_step() -> StepModule | None:
+    """The running step's module and options (run tag `reassort/module/<module>`), or None
+    outside a step (a body called directly). A malformed tag fails the step with its name."""
+    try:
+        context = dg.OpExecutionContext.get()
+    except dg.DagsterInvariantViolationError:
+        return None
+    groups = sorted(set(context.assets_def.group_names_by_key.values())) if context.has_assets_def else []
+    module = groups[0] if groups else None
+    try:
+        options = module_options_from_tags(context.run.tags, module) if module else DEFAULT_OPTIONS
+    except OptionsError as error:
+        raise dg.Failure(description=str(error), allow_retries=False) from None
+    return StepModule(module, options, context.retry_number)
+
+
+def _module_retry(error: Exception, step: StepModule, retries: tuple[int, float]) -> Exception:
+    """A transient error under the module's own retries: another attempt after the backoff,
+    or, once they are spent, a failure with the error's own message."""
+    max_retries, delay = retries
+    if step.retry_number >= max_retries:
+        message = str(error).strip() or "(no message)"
+        return dg.Failure(
+            description=f"{type(error).__name__}: {message} (transient; module {step.module} gave up after "
+            f"{max_retries} retr{'y' if max_retries == 1 else 'ies'}: max_retries)",
+            allow_retries=False,
+        )
+    policy = dg.RetryPolicy(max_retries=max_retries, delay=delay, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+    return dg.RetryRequested(max_retries=max_retries, seconds_to_wait=policy.calculate_delay(step.retry_number + 1))
+
+
+def _escalated(error: Exception, step: StepModule | None = None) -> Exception | None:
+    """What to raise instead of `error`, None to let it go as it is: Dagster's own control
+    flow and errors (Failure, RetryRequested, framework errors) keep their meaning, a
+    transient error goes to the retry policy (or the module's own retries), anything else
+    fails the step at once with its message."""
+    if isinstance(error, (dg.Failure, dg.RetryRequested, dg.DagsterError)):
+        return None
+    if not is_transient(error):
+        return _fail_now(error)
+    try:
+        step = step or current_step()
+    except dg.Failure as failure:
+        return failure
+    retries = step.options.retries if step is not None else None
+    return None if step is None or retries is None else _module_retry(error, step, retries)
+
+
+def step_timeout_s(step: StepModule | None = None) -> float:
+    """The step's time limit: its module's timeout_seconds in a workflow run, else REASSORT_STEP_TIMEOUT_S."""
+    if step is not None and step.options.timeout_seconds is not None:
+        return step.options.timeout_seconds
     return float(os.environ.get("REASSORT_STEP_TIMEOUT_S", DEFAULT_STEP_TIMEOUT_S))
 
 
 class _Alarm:
-    def __init__(self, seconds: float, name: str):
-        self.seconds, self.name = seconds, name
-        self.armed = seconds > 0 and threading.current_thread() is threading.main_thread()
+    def __init__(self, step: StepModule | None, name: str):
+        self.seconds, self.name = step_timeout_s(step), name
+        self.source = (
+            f"timeout_seconds of module {step.module}"
+            if step is not None and step.options.timeout_seconds is not None
+            else "REASSORT_STEP_TIMEOUT_S"
+        )
+        self.armed = self.seconds > 0 and threading.current_thread() is threading.main_thread()
 
     def _fire(self, signum, frame):
         raise dg.Failure(
-            description=f"step {self.name} exceeded its time limit of {self.seconds:g} s (REASSORT_STEP_TIMEOUT_S)",
+            description=f"step {self.name} exceeded its time limit of {self.seconds:g} s ({self.source})",
             allow_retries=False,
         )
 
@@ -108,9 +185,10 @@ def transient_errors_only_retried() -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        if _passes_through(error):
+        replacement = _escalated(error)
+        if replacement is None:
             raise
-        raise _fail_now(error) from error
+        raise replacement from error
 
 
 def time_limited(function: Callable) -> Callable:
@@ -120,24 +198,28 @@ def time_limited(function: Callable) -> Callable:
 
         @functools.wraps(function)
         def generator(*args, **kwargs):
+            step = current_step()
             try:
-                with _Alarm(step_timeout_s(), function.__name__):
+                with _Alarm(step, function.__name__):
                     yield from function(*args, **kwargs)
             except Exception as error:
-                if _passes_through(error):
+                replacement = _escalated(error, step)
+                if replacement is None:
                     raise
-                raise _fail_now(error) from error
+                raise replacement from error
 
         return generator
 
     @functools.wraps(function)
     def plain(*args, **kwargs):
+        step = current_step()
         try:
-            with _Alarm(step_timeout_s(), function.__name__):
+            with _Alarm(step, function.__name__):
                 return function(*args, **kwargs)
         except Exception as error:
-            if _passes_through(error):
+            replacement = _escalated(error, step)
+            if replacement is None:
                 raise
-            raise _fail_now(error) from error
+            raise replacement from error
 
     return plain

@@ -6,9 +6,10 @@ are the same however a run was started:
   not replay the past);
 - a refused URL (webhook.webhook_url_problem): logged with the reason, not claimed, so the
   sensors post it once the URL is fixed;
-- REASSORT_ALERT_EVENTS (comma-separated event names, default all): an event not listed is
-  not sent; an unknown name in the list is reported on every emit and ignored, the valid
-  names still apply;
+- REASSORT_ALERT_EVENTS (comma-separated event names, default all the run events: every
+  event but the module_* ones, which are sent only when named): an event not listed is not
+  sent; an unknown name in the list is reported on every emit and ignored, the valid names
+  still apply;
 - otherwise the event is claimed in the ledger (alert_ledger.py) and posted by whoever
   claims it first: once per event id.
 """
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator_assets.defs.automation import alert_ledger
-from orchestrator_assets.defs.automation.alert_events import EVENTS
+from orchestrator_assets.defs.automation.alert_events import ALL_EVENTS, EVENTS
 from orchestrator_assets.defs.automation.webhook import configured_webhook, log, post_alert, webhook_url_problem
 
 EVENTS_ENV = "REASSORT_ALERT_EVENTS"
@@ -32,7 +33,7 @@ def selected_events() -> tuple[frozenset[str], list[str]]:
     if not text:
         return frozenset(EVENTS), []
     names = [name.strip() for name in text.split(",") if name.strip()]
-    return frozenset(name for name in names if name in EVENTS), [name for name in names if name not in EVENTS]
+    return frozenset(name for name in names if name in ALL_EVENTS), [name for name in names if name not in ALL_EVENTS]
 
 
 def alerts_active() -> bool:
@@ -49,7 +50,7 @@ def emit(root: Path, payload: dict, say: Callable[[str], None] | None = None) ->
     event = str(payload["event"])
     wanted, unknown = selected_events()
     if unknown:
-        say(f"{EVENTS_ENV}: unknown event name(s) {', '.join(map(repr, unknown))} ignored; known: {', '.join(EVENTS)}")
+        say(f"{EVENTS_ENV}: unknown event name(s) {', '.join(map(repr, unknown))} ignored; known: {', '.join(ALL_EVENTS)}")
     if event not in wanted:
         return None
     url = configured_webhook()

@@ -5,6 +5,9 @@ each event in docs/operations.md; the tests validate every event built here agai
 Every event has the same envelope: schema_version, event, event_id (stable, so a copy can be
 recognised: the same id is never posted twice, see alert_ledger.py) and occurred_at (UTC).
 
+The module_* events (one per module of a run and stage of its life: started, completed,
+failed, skipped with the reason) are opt-in: REASSORT_ALERT_EVENTS must name them.
+
 Modules in run_succeeded are the pipeline's: raw (ingestion), stock, urgence, knapsack,
 report, export, kpi, and validation (every `validate_*` check step: VALIDATION_FINALE).
 """
@@ -27,6 +30,9 @@ from orchestrator_assets.scenarios import scenario_of
 SCHEMA_VERSION = 1
 SCHEMA_PATH = Path(__file__).with_name("alert_events.schema.json")
 EVENTS = ("run_started", "run_succeeded", "run_failed", "critique_a", "partition_late")
+#: a module's lifecycle in a run (module_events.py): sent only when REASSORT_ALERT_EVENTS names them
+MODULE_EVENTS = ("module_started", "module_completed", "module_failed", "module_skipped")
+ALL_EVENTS = EVENTS + MODULE_EVENTS
 #: the CRITIQUE_A pairs listed in an event (the count is always whole)
 PAIRS_LISTED = 10
 FAILED_STEPS_LISTED = 20
@@ -152,4 +158,15 @@ def partition_late(state: Freshness, deadline: Deadline) -> dict:
             "deadline": f"{deadline.at:%H:%M} {deadline.timezone}",
             "last_done_partition": state.last_done.isoformat() if state.last_done else None,
         },
+    )
+
+
+def module_event(event: str, run: dg.DagsterRun, module: str, fields: Mapping[str, object]) -> dict:
+    """module_started / module_completed / module_failed / module_skipped of one module in one run."""
+    if event not in MODULE_EVENTS:
+        raise ValueError(f"not a module event: {event!r}")
+    return _envelope(
+        event,
+        f"{event}:{run.run_id}:{module}",
+        {**run_fields(run), "workflow": run.tags.get("reassort/workflow"), "module": module, **fields},
     )

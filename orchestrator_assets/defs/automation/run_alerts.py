@@ -62,10 +62,23 @@ def run_started(root: Path, run: dg.DagsterRun, say: Say) -> None:
     emit(root, alert_events.run_started(run), say)
 
 
+def run_failed(
+    root: Path, run: dg.DagsterRun, failed_steps: Sequence[tuple[str, str]], say: Say, message: str | None = None
+) -> None:
+    """run_failed for failed steps, or with `message` for a run no step failed (a workflow
+    run that cannot start, or misses its success criteria: module_gate.py)."""
+    _run_failed(root, run, failed_steps, message, say)
+
+
 @never_fails
-def run_failed(root: Path, run: dg.DagsterRun, failed_steps: Sequence[tuple[str, str]], say: Say) -> None:
-    steps = ", ".join(step for step, _ in failed_steps[:5]) or "none"
-    message = f"{len(failed_steps)} step(s) failed ({steps}); the run's tables are not published"
+def _run_failed(
+    root: Path, run: dg.DagsterRun, failed_steps: Sequence[tuple[str, str]], message: str | None, say: Say
+) -> None:
+    if message is None:
+        steps = ", ".join(step for step, _ in failed_steps[:5]) or "none"
+        message = f"{len(failed_steps)} step(s) failed ({steps}); the run's tables are not published"
+    else:  # no step says it: the run log must
+        say(f"run {run.run_id} failed: {message}")
     emit(root, alert_events.run_failed(run, message, failed_steps), say)
 
 

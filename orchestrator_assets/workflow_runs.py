@@ -1,0 +1,166 @@
+"""The run engine behind `reassort run --workflow NAME`: a workflow's job through Dagster.
+
+Like partition_runs.run_partitions for the daily job: one run per date, in order, in the
+project's instance (so runs show in the UI), in process by default; the run is the
+workflow's own job `workflow_<NAME>`, with its tags (module options, variables, criteria,
+scenario, priority) and the variables given at launch (`--var name=value`, tags
+`reassort/var/<name>`). Variable values and parameters are checked before anything runs.
+After each run: its modules' outcome (skipped and failed ones with their reason) and, for a
+failed run, why.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import TYPE_CHECKING
+
+from orchestrator_assets import project_paths
+from orchestrator_assets.partition_runs import prepare_environment, print_step_failures, report_orphan
+
+if TYPE_CHECKING:
+    import dagster as dg
+
+
+class WorkflowLaunchError(ValueError):
+    """A launch refused before anything runs: unknown workflow or variable, bad value."""
+
+
+def workflow_job(name: str) -> dg.JobDefinition:
+    """The workflow's job rebuilt from the environment: the reconstructable entry point the
+    CLI launches workflow runs through (step processes rebuild the job from it)."""
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.defs.automation.workflows import job_name_of
+
+    return build_definitions().resolve_job_def(job_name_of(name))
+
+
+def merged_overrides(
+    base: Mapping[str, Mapping[str, object]], extra: Mapping[str, Mapping[str, object]]
+) -> dict[str, dict[str, object]]:
+    """The workflow's parameters with `--set` values over them."""
+    merged = {group: dict(values) for group, values in base.items()}
+    for group, values in extra.items():
+        merged.setdefault(group, {}).update(values)
+    return merged
+
+
+def launch_plan(name: str, assignments: Mapping[str, str], overrides: Mapping[str, Mapping[str, object]]):
+    """(workflow, run config ops, variable tags) for a launch, or WorkflowLaunchError."""
+    from orchestrator_assets.defs.automation.workflow_options import OptionsError, launch_values, variable_tags
+    from orchestrator_assets.defs.automation.workflows import load_workflows
+    from orchestrator_assets.run_parameters import ParameterError, overrides_from_mapping
+
+    workflows = {workflow.name: workflow for workflow in load_workflows()}
+    if name not in workflows:
+        raise WorkflowLaunchError(f"no workflow {name!r}; workflows: {', '.join(sorted(workflows)) or 'none'}")
+    workflow = workflows[name]
+    try:
+        values = launch_values(workflow.variables, assignments)
+        parameters = merged_overrides(workflow.overrides_for(values), overrides)
+        flat = {f"{group}.{key}": value for group, group_values in parameters.items() for key, value in group_values.items()}
+        parameters = overrides_from_mapping(flat)
+    except (OptionsError, ParameterError) as error:
+        raise WorkflowLaunchError(f"workflow {name}: {str(error).splitlines()[0]}") from None
+    return workflow, parameters, variable_tags(assignments)
+
+
+def run_workflow(
+    name: str,
+    dates: Sequence[date],
+    assignments: Mapping[str, str],
+    overrides: Mapping[str, Mapping[str, object]],
+    log_level: str = "WARNING",
+    fail_fast: bool = False,
+    executor: str = "in_process",
+) -> int:
+    """Run workflow `name` for each date, in order; returns the number of failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.defs.automation.workflows import workflow_assets
+    from orchestrator_assets.jobs import execution_config
+    from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
+    from orchestrator_assets.run_parameters import run_config_for
+
+    prepare_environment()
+    workflow, parameters, var_tags = launch_plan(name, assignments, overrides)
+    defs = build_definitions()
+    job_def = defs.resolve_job_def(workflow.job_name)
+    known = set(job_def.partitions_def.get_partition_keys())
+    missing = [day.isoformat() for day in dates if day.isoformat() not in known]
+    if missing:
+        keys = sorted(known)
+        span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
+        raise WorkflowLaunchError(f"no daily partition for {', '.join(missing[:5])}; partitions available: {span}")
+    ops_in_job = set(job_def.graph.node_dict)
+    selected = [*workflow_assets(workflow, list(defs.assets or [])), *(defs.asset_checks or [])]
+    config = run_config_for(parameters, selected)
+    run_config: dict = {"ops": {op: value for op, value in config.get("ops", {}).items() if op in ops_in_job}}  # type: ignore[union-attr]
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    run_config.update(execution_config(executor))
+    job = dg.build_reconstructable_job("orchestrator_assets.workflow_runs", "workflow_job", reconstructable_args=(workflow.name,))
+    failures = 0
+    started_all = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        for run_id in fail_orphaned_runs(instance):
+            print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
+            report_orphan(instance, run_id)
+        for index, day in enumerate(dates, start=1):
+            label = f"[{index}/{len(dates)}] {day} workflow {workflow.name}"
+            started = time.perf_counter()
+            print(f"{label}: running ...", flush=True)
+            result = dg.execute_job(
+                job,
+                instance=instance,
+                run_config=run_config,
+                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli", **launch_tags(), **var_tags},
+            )
+            elapsed = time.perf_counter() - started
+            status = "ok" if result.success else "FAILED"
+            print(f"{label}: {status} in {elapsed:.1f} s (run {result.run_id})", flush=True)
+            print_module_outcome(instance, result.run_id)
+            if not result.success:
+                failures += 1
+                print_step_failures(result)
+                print_run_failure(instance, result.run_id)
+                if fail_fast:
+                    break
+    where = f"scenario {workflow.scenario}" if workflow.scenario != "base" else "the official plan"
+    print(f"{len(dates) - failures} of {len(dates)} runs of workflow {workflow.name} ok in "
+          f"{time.perf_counter() - started_all:.1f} s (tables in {where}; data folder {project_paths.data_dir()})")
+    return failures
+
+
+def module_lines(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    """The run log's module lines that are not plain progress: skipped and failed modules with
+    their reason, and the run's summary (module_events.py, module_gate.py)."""
+    lines = []
+    for record in instance.all_logs(run_id):
+        message = record.user_message or ""
+        if message.startswith("module ") and (" skipped: " in message or " failed " in message):
+            lines.append(message)
+        elif message.startswith("modules: "):
+            lines.append(message)
+    return lines
+
+
+def print_module_outcome(instance: dg.DagsterInstance, run_id: str) -> None:
+    for line in module_lines(instance, run_id):
+        print(f"    {line}", flush=True)
+
+
+def print_run_failure(instance: dg.DagsterInstance, run_id: str) -> None:
+    """Why a run failed when no step says it (it could not start, it missed its criteria)."""
+    import dagster as dg
+
+    for record in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
+        data = record.dagster_event.event_specific_data if record.dagster_event else None
+        error = getattr(data, "error", None)
+        cause = error
+        while cause is not None and getattr(cause, "cause", None) is not None and "WorkflowRunError" not in cause.cls_name:
+            cause = cause.cause
+        text = (cause.message if cause is not None else record.user_message).strip()
+        print(f"    run: {text}", file=sys.stderr, flush=True)
