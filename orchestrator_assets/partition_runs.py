@@ -290,6 +290,9 @@ def describe_plan(workflow_name: str, day: date) -> str:
             lines.append("  writes the official plan (scenario: base)")
         else:
             lines.append(f"  writes what-if scenario {workflow.scenario} (the official plan is untouched)")
+        from orchestrator_assets.workflow_runs import workflow_details
+
+        lines.extend(workflow_details(workflow))
     else:
         known = ", ".join(["daily", *sorted(workflows)])
         raise SystemExit(f"reassort plan: no workflow {workflow_name!r}; known: {known}")

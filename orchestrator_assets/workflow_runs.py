@@ -164,3 +164,38 @@ def print_run_failure(instance: dg.DagsterInstance, run_id: str) -> None:
             cause = cause.cause
         text = (cause.message if cause is not None else record.user_message).strip()
         print(f"    run: {text}", file=sys.stderr, flush=True)
+
+
+def workflow_details(workflow) -> list[str]:
+    """`reassort plan`'s lines for what workflows.yaml says beyond modules and parameters:
+    metadata, priority, extends, module options, variables, success criteria."""
+    lines = []
+    metadata = workflow.metadata
+    if metadata:
+        lines.append("  metadata: " + ", ".join(f"{key} {metadata[key]!r}" for key in ("name", "version", "owner", "description") if key in metadata))
+    if workflow.priority is not None:
+        lines.append(f"  priority: {workflow.priority} (run tag dagster/priority: higher leaves the run queue first)")
+    if workflow.extends:
+        lines.append(f"  extends: {workflow.extends}")
+    for module in workflow.modules:
+        options = workflow.options(module)
+        said = []
+        if options.condition:
+            said.append(f"runs when `{options.condition}`")
+        said.append("critical" if options.critical else "not critical (continue_on_error)")
+        if options.retries is not None:
+            said.append(f"retries {options.retries[0]} (first delay {options.retries[1]:g} s)")
+        if options.timeout_seconds is not None:
+            said.append(f"time limit {options.timeout_seconds:g} s per step")
+        lines.append(f"  module {module}: {', '.join(said)}")
+    for module in workflow.disabled:
+        lines.append(f"  module {module}: disabled (enabled: false)")
+    for name, variable in workflow.variables.items():
+        lines.append(f"  variable {name} ({variable.type}) = {variable.default!r} (reassort run --workflow {workflow.name} --var {name}=...)")
+    criteria = workflow.criteria
+    if criteria.required_modules or criteria.min_completed:
+        lines.append(
+            f"  success criteria: required modules {', '.join(criteria.required_modules) or 'none'}, "
+            f"at least {criteria.min_completed} module(s) completed"
+        )
+    return lines
