@@ -1,11 +1,21 @@
 """Declarative workflows: named jobs an operator writes in YAML, without Python.
 
-The file (REASSORT_WORKFLOWS, default <project>/workflows.yaml; no file = no workflow):
+The file (REASSORT_WORKFLOWS, default <project>/workflows.yaml; no file = no workflow; the
+full reference with examples is docs/workflows.md):
 
     workflows:
       URGENCE_RAPIDE:
         description: Fast urgent pass, greedy allocation on a 14-day horizon
-        modules: [ingest, stock, urgence, knapsack]
+        metadata: {name: Urgence rapide, version: "2", owner: "team:planning"}
+        priority: 10
+        variables:
+          min_critical: {type: int, default: 1}
+        modules:
+          ingest: {}
+          stock: {timeout_seconds: 900}
+          urgence: {max_retries: 2, retry_delay_seconds: 5}
+          knapsack: {condition: "critique_a_previous >= min_critical", critical: false}
+        success_criteria: {required_modules: [urgence]}
         parameters:
           stock.horizon_days: 14
           knapsack.strategy: greedy
@@ -15,16 +25,29 @@ The file (REASSORT_WORKFLOWS, default <project>/workflows.yaml; no file = no wor
         parameters:
           knapsack.categories: [FIBRE]
           knapsack.time_limit_s: ${REASSORT_FIBRE_TIME_LIMIT:-5}
+      FIBRE_SEUL_LARGE:
+        extends: FIBRE_SEUL
+        parameters: {stock.horizon_days: 45}
 
 Each workflow becomes a daily-partitioned Dagster job `workflow_<NAME>` over the asset
-groups of its modules, with its parameters as the job's run config (the same names and
-validation as `reassort run --set`), and, with `schedule`, a schedule that runs the day
+groups of its enabled modules, with its parameters as the job's run config (the same names
+and validation as `reassort run --set`), and, with `schedule`, a schedule that runs the day
 before at each tick. `${VAR}` and `${VAR:-default}` are replaced from the environment
-(a value that is only a variable keeps the variable's YAML type: `${N}` with N=5 is 5).
-Any mistake fails the code location's load with the workflow, the key and the line.
+(a value that is only a variable keeps the variable's YAML type: `${N}` with N=5 is 5);
+`${vars.NAME}` in a parameter is the workflow variable NAME (its default, or the launch's
+value). Any mistake fails the code location's load with the workflow, the key and the line.
 `scenario:` says where the workflow's module tables go: by default a what-if scenario named
 after the workflow (its runs never replace the official plan; docs/scenarios.md), or
 `base` to make the workflow replace the official plan on purpose.
+
+`modules:` is a list (every module with its default options) or a mapping module -> options:
+`enabled` (false: as if unlisted), `condition` (conditions.py, checked here, evaluated when
+a run starts), `critical` (or its opposite `continue_on_error`), `max_retries`,
+`retry_delay_seconds`, `timeout_seconds`. The options, variables, success criteria and
+priority become the job's tags (workflow_options.py), which the executor (module_gate.py)
+and each step (step_limits.py) read. `extends: OTHER` takes the other workflow's keys but
+`schedule` and `scenario` (NOT_INHERITED); mappings merge key by key, anything else is
+replaced; cycles are refused.
 
 Hostile or broken documents are refused before they are composed, each with the file and
 line: more than MAX_BYTES (64 KiB; a real file is a few KB), nesting deeper than MAX_DEPTH
