@@ -51,7 +51,7 @@ def run_partitions(
     from orchestrator_assets.definitions import build_definitions, daily_job
     from orchestrator_assets.defs.stock.config import StockConfig
     from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
-    from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
+    from orchestrator_assets.orphan_runs import fail_orphaned_runs
     from orchestrator_assets.run_parameters import run_config_for
 
     prepare_environment()
@@ -70,7 +70,6 @@ def run_partitions(
     run_config = run_config_for(overrides, [*(defs.assets or []), *(defs.asset_checks or [])])
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     run_config.update(execution_config(executor))
-    failures = 0
     if scenario is not None:
         return run_scenario(defs, dates, run_config, scenario, fail_fast)
     with dg.DagsterInstance.get() as instance:
@@ -95,26 +94,9 @@ def run_partitions(
                     key for key in graph.materializable_asset_keys
                     if key.path[0] != "raw" and graph.get(key).partitions_def == partitions
                 ]
-        for index, day in enumerate(dates, start=1):
-            started = time.perf_counter()
-            print(f"[{index}/{len(dates)}] {day}: running ...", flush=True)
-            result = dg.execute_job(
-                job,
-                instance=instance,
-                run_config=run_config,
-                asset_selection=module_keys,
-                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli", **launch_tags()},
-            )
-            elapsed = time.perf_counter() - started
-            if result.success:
-                steps = len(result.get_step_success_events())
-                print(f"[{index}/{len(dates)}] {day}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
-            else:
-                failures += 1
-                print(f"[{index}/{len(dates)}] {day}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
-                print_step_failures(result)
-                if fail_fast:
-                    break
+        failures = run_days(
+            job, instance, dates, run_config, module_keys, {"reassort/launched_by": "cli"}, "", fail_fast
+        )
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
     return failures
 
@@ -128,7 +110,6 @@ def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, f
     import dagster as dg
 
     from orchestrator_assets.definitions import daily_job
-    from orchestrator_assets.orphan_runs import launch_tags
     from orchestrator_assets.scenarios import SCENARIO_TAG, check_scenario_name
     from orchestrator_assets.warehouse import Warehouse
 
@@ -147,34 +128,50 @@ def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, f
     graph = defs.resolve_asset_graph()
     module_keys = [key for key in graph.materializable_asset_keys if key.path[0] in SCENARIO_GROUPS]
     job = dg.reconstructable(daily_job)
-    failures = 0
     started_all = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        for index, day in enumerate(dates, start=1):
-            started = time.perf_counter()
-            print(f"[{index}/{len(dates)}] {day} scenario {scenario}: running ...", flush=True)
-            result = dg.execute_job(
-                job,
-                instance=instance,
-                run_config=run_config,
-                asset_selection=module_keys,
-                tags={
-                    "dagster/partition": day.isoformat(),
-                    SCENARIO_TAG: scenario,
-                    "reassort/launched_by": "cli",
-                    **launch_tags(),
-                },
-            )
-            elapsed = time.perf_counter() - started
-            if result.success:
-                print(f"[{index}/{len(dates)}] {day} scenario {scenario}: ok in {elapsed:.1f} s (run {result.run_id})", flush=True)
-            else:
-                failures += 1
-                print(f"[{index}/{len(dates)}] {day} scenario {scenario}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
-                print_step_failures(result)
-                if fail_fast:
-                    break
+        tags = {SCENARIO_TAG: scenario, "reassort/launched_by": "cli"}
+        failures = run_days(job, instance, dates, run_config, module_keys, tags, f" scenario {scenario}", fail_fast)
     print(f"{len(dates) - failures} of {len(dates)} scenario partitions ok in {time.perf_counter() - started_all:.1f} s")
+    return failures
+
+
+def run_days(
+    job: ReconstructableJob,
+    instance: dg.DagsterInstance,
+    dates: Sequence[date],
+    run_config: dict,
+    selection: list | None,
+    tags: dict[str, str],
+    label: str,
+    fail_fast: bool,
+) -> int:
+    """One run of `job` per date, in order, a progress line each; returns the failed runs."""
+    import dagster as dg
+
+    from orchestrator_assets.orphan_runs import launch_tags
+
+    failures = 0
+    for index, day in enumerate(dates, start=1):
+        started = time.perf_counter()
+        print(f"[{index}/{len(dates)}] {day}{label}: running ...", flush=True)
+        result = dg.execute_job(
+            job,
+            instance=instance,
+            run_config=run_config,
+            asset_selection=selection,
+            tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
+        )
+        elapsed = time.perf_counter() - started
+        if result.success:
+            steps = len(result.get_step_success_events())
+            print(f"[{index}/{len(dates)}] {day}{label}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
+        else:
+            failures += 1
+            print(f"[{index}/{len(dates)}] {day}{label}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+            print_step_failures(result)
+            if fail_fast:
+                break
     return failures
 
 
