@@ -413,6 +413,13 @@ def format_run_line(record, now: float | None = None) -> str:
     return f"{when}  {run.run_id[:8]}  {run.job_name:<20} {partitions:<22} {run.status.value:<9} {duration}"
 
 
+def cmd_events(args: argparse.Namespace) -> int:
+    """`reassort events RUN_ID [--follow]`: a run's event log, read from the webserver (client.py)."""
+    from orchestrator_assets.client import print_run_events
+
+    return print_run_events(args.run_id, args.host, args.port, args.follow)
+
+
 # ---------------------------------------------------------------- plan
 def cmd_plan(args: argparse.Namespace) -> int:
     from orchestrator_assets.defs.automation.workflows import WorkflowError
@@ -628,6 +635,13 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="materialised partitions and last runs")
     status.add_argument("--runs", type=int, default=10)
     status.set_defaults(handler=cmd_status)
+
+    events = commands.add_parser("events", help="print a run's event log from the webserver (--follow: until it ends)")
+    events.add_argument("run_id", help="the run's id, or its first characters as `reassort status` shows them")
+    events.add_argument("--follow", action="store_true", help="print new events as they come until the run ends")
+    events.add_argument("--host", default="127.0.0.1", help="the webserver (reassort ui / serve webserver)")
+    events.add_argument("--port", type=int, default=3000)
+    events.set_defaults(handler=cmd_events)
 
     plan = commands.add_parser("plan", help="print what a workflow would run for a date, without running it")
     plan.add_argument("workflow", help="a workflow of workflows.yaml, or 'daily'")
