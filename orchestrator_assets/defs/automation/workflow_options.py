@@ -154,7 +154,7 @@ class Variable:
                 return date.fromisoformat(value).isoformat()
             except ValueError:
                 pass
-        raise OptionsError(f"variable {self.name}: expected a {_described(kind)}, got {value!r}")
+        raise OptionsError(f"variable {self.name}: expected {_described(kind)}, got {value!r}")
 
     def parse(self, text: str) -> object:
         """A launch value (`--var name=text`, a `reassort/var/name` tag) as this variable's type."""
@@ -178,7 +178,7 @@ class Variable:
 def _described(kind: str) -> str:
     return {
         "int": "a whole number", "float": "a number", "str": "a text (at most 100 characters)",
-        "bool": "true or false", "date": "date YYYY-MM-DD",
+        "bool": "true or false", "date": "a date YYYY-MM-DD",
     }[kind]
 
 
