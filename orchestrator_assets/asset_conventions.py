@@ -1,9 +1,11 @@
 """What every module asset shares: where it is stored, how it names its inputs, how it
 records its parameters. One place, so the stock / urgence / knapsack assets read alike."""
 
+from collections.abc import Callable
+
 import dagster as dg
 
-from orchestrator_assets.step_limits import RETRY_POLICY
+from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 
 #: the tag naming an asset's parameter group (`--set <group>.<name>=…`); run_parameters.py
 #: reads it to route a parameter to its steps.
@@ -34,3 +36,15 @@ def upstream(schema: str, table: str) -> dg.AssetIn:
 def config_metadata(config: dg.Config) -> dict[str, dg.MetadataValue]:
     """Each parameter of the run as `param_<name>` metadata, so a materialisation says how it was made."""
     return {f"param_{name}": dg.MetadataValue.text(str(value)) for name, value in config.model_dump().items()}
+
+
+def asset_builder(group: str, partitions_def: dg.PartitionsDefinition, common: dict) -> Callable[..., dg.AssetsDefinition]:
+    """What a module's factory applies to each of its asset bodies: the key [group, table],
+    the module's common arguments, and the step time limit."""
+
+    def asset(body: Callable, table: str, description: str, **spec) -> dg.AssetsDefinition:
+        return dg.asset(key=[group, table], partitions_def=partitions_def, description=description, **spec, **common)(
+            time_limited(body)
+        )
+
+    return asset

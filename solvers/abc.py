@@ -12,7 +12,8 @@ import numbers
 
 import polars as pl
 
-DEFAULT_HISTORY_DAYS = 182
+from solvers.horizon import DEFAULT_HISTORY_DAYS
+
 DEFAULT_A_CUTOFF = 0.80
 DEFAULT_B_CUTOFF = 0.95
 CONSUMPTION = "CONSUMPTION"

@@ -61,6 +61,7 @@ from solvers.forecasting import (
     rates_from_events,
 )
 from solvers.grouped_arrays import GroupedArrays, index_pairs
+from solvers.horizon import DEFAULT_HISTORY_DAYS, DEFAULT_HORIZON_DAYS
 
 #: The ``stock.forecast_method`` value that picks a method per pair from its backtest.
 AUTO = "auto"
@@ -211,8 +212,8 @@ def forecast_backtest(
     pairs: pl.DataFrame,
     movements: pl.DataFrame | pl.LazyFrame,
     partition_date: date,
-    history_days: int = 182,
-    horizon_days: int = 30,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     alpha: float = 0.1,
     beta: float = 0.1,
 ) -> pl.DataFrame:
@@ -253,8 +254,8 @@ def auto_forecast(
     pairs: pl.DataFrame,
     movements: pl.DataFrame | pl.LazyFrame,
     partition_date: date,
-    history_days: int = 182,
-    horizon_days: int = 30,
+    history_days: int = DEFAULT_HISTORY_DAYS,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
     alpha: float = 0.1,
     beta: float = 0.1,
 ) -> pl.DataFrame:

@@ -32,6 +32,7 @@ from solvers.grouped_arrays import (
     index_pairs,
     kernel_array,
 )
+from solvers.horizon import DEFAULT_HISTORY_DAYS
 
 FORECAST_METHODS: tuple[str, ...] = ("mean", "ses", "croston", "sba", "tsb")
 
@@ -296,7 +297,7 @@ def forecast_rates(
     pairs: pl.DataFrame,
     movements: pl.DataFrame | pl.LazyFrame,
     partition_date: date,
-    history_days: int = 182,
+    history_days: int = DEFAULT_HISTORY_DAYS,
     method: str = "sba",
     alpha: float = 0.1,
     beta: float = 0.1,

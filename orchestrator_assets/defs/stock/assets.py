@@ -19,20 +19,15 @@ import dagster as dg
 import polars as pl
 import polars.selectors as cs
 
-from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
+from orchestrator_assets.asset_conventions import asset_builder, config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.config import StockConfig
-from orchestrator_assets.defs.stock.history_window import (
-    DEFAULT_HISTORY_DAYS,
-    history_window_dep,
-    read_history_window,
-)
+from orchestrator_assets.defs.stock.history_window import history_window_dep, read_history_window
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
 from solvers.backtest import AUTO, accuracy_summary, auto_forecast, forecast_backtest
 from solvers.forecasting import forecast_rates
-from solvers.horizon import DEFAULT_HORIZON_DAYS
+from solvers.horizon import DEFAULT_HISTORY_DAYS, DEFAULT_HORIZON_DAYS
 from solvers.planned_demand import plan_extent, planned_demand
 from solvers.projection import project_stock, stock_initial
 from solvers.receipts import receipts
@@ -239,10 +234,7 @@ def stock_projection_asset(
 def build_stock_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The STOCK assets over `partitions_def`: the bodies above, under their decorators."""
 
-    def asset(body, table: str, description: str, **spec) -> dg.AssetsDefinition:
-        return dg.asset(
-            key=[GROUP, table], partitions_def=partitions_def, description=description, **spec, **COMMON
-        )(time_limited(body))
+    asset = asset_builder(GROUP, partitions_def, COMMON)
 
     return [
         asset(

@@ -6,14 +6,14 @@ import dagster as dg
 from pydantic import Field
 
 from orchestrator_assets.defs.ingest.config import history_rejected_share_field
-from solvers.horizon import DEFAULT_HORIZON_DAYS
+from solvers.horizon import DEFAULT_HISTORY_DAYS, DEFAULT_HORIZON_DAYS
 
 
 class StockConfig(dg.Config):
     """Horizon, history window and forecasting method of the stock projection (SPEC §3)."""
 
     horizon_days: int = Field(default=DEFAULT_HORIZON_DAYS, ge=1, le=366, description="H: days projected after D.")
-    history_days: int = Field(default=182, ge=1, le=3660, description="N: days of consumption history, D-N+1..D.")
+    history_days: int = Field(default=DEFAULT_HISTORY_DAYS, ge=1, le=3660, description="N: days of consumption history, D-N+1..D.")
     forecast_method: Literal["mean", "ses", "croston", "sba", "tsb", "auto"] = Field(
         default="sba",
         description="Consumption-rate method (SPEC §3); auto: per pair, the method with the lowest error on its "

@@ -19,11 +19,10 @@ from orchestrator_assets.defs.ingest.assets import failure_message, known_ids, l
 from orchestrator_assets.defs.ingest.config import MAX_REJECTED_SHARE
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
 from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
-from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.warehouse import Warehouse
+from solvers.horizon import DEFAULT_HISTORY_DAYS
 
 MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
-DEFAULT_HISTORY_DAYS = StockConfig.model_fields["history_days"].default
 
 
 def history_window_dep(days: int = DEFAULT_HISTORY_DAYS) -> dg.AssetDep:

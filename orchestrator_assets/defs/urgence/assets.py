@@ -19,12 +19,11 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
+from orchestrator_assets.asset_conventions import asset_builder, config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.stock.history_window import history_window_dep, read_history_window
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.step_limits import time_limited
 from orchestrator_assets.warehouse import Warehouse
 from solvers.abc import abc_classification
 from solvers.urgency import URGENCY_CLASSES, classify_urgency, urgency_quantitative, urgency_temporal, urgency_total
@@ -164,10 +163,7 @@ def urgency_classification_asset(
 def build_urgence_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
     """The URGENCE assets over `partitions_def`: the bodies above, under their decorators."""
 
-    def asset(body, table: str, description: str, **spec) -> dg.AssetsDefinition:
-        return dg.asset(
-            key=[GROUP, table], partitions_def=partitions_def, description=description, **spec, **COMMON
-        )(time_limited(body))
+    asset = asset_builder(GROUP, partitions_def, COMMON)
 
     return [
         asset(

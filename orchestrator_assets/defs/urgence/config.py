@@ -4,6 +4,7 @@ import dagster as dg
 from pydantic import Field, model_validator
 
 from orchestrator_assets.defs.ingest.config import history_rejected_share_field
+from solvers.horizon import DEFAULT_HISTORY_DAYS
 
 
 class UrgenceConfig(dg.Config):
@@ -18,7 +19,7 @@ class UrgenceConfig(dg.Config):
     abc_a_cutoff: float = Field(default=0.80, ge=0.0, le=1.0, description="Cumulative value share below which an article is A.")
     abc_b_cutoff: float = Field(default=0.95, ge=0.0, le=1.0, description="Cumulative value share below which an article is B.")
     history_days: int = Field(
-        default=182, ge=1, le=3660,
+        default=DEFAULT_HISTORY_DAYS, ge=1, le=3660,
         description="ABC window N; follows stock.history_days when that is set (same window as the forecast).",
     )
     max_rejected_share: float = history_rejected_share_field()
