@@ -81,6 +81,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     dates = partition_dates(args)
     if args.workflow or args.var:
         return run_workflow_command(args, dates, overrides)
+    if args.submit:
+        return submit_run_command(args, dates, overrides)
     from orchestrator_assets.run_progress import shown_on_stderr
 
     with shown_on_stderr():  # a bar with an ETA for the days a range or history window loads
@@ -95,6 +97,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1 if failures else 0
     if not failures:
         print_summary(dates)
+    return 1 if failures else 0
+
+
+def submit_run_command(args: argparse.Namespace, dates: list[date], overrides: dict) -> int:
+    """`reassort run --from D1 --to D2 --submit`: a backfill the daemon and the workers execute
+    (partition_runs.submit_partitions; docs/deploy.md)."""
+    from orchestrator_assets.partition_runs import submit_partitions
+
+    if args.scenario:
+        print("reassort run --submit: a what-if (--scenario) runs in this process only; drop --submit", file=sys.stderr)
+        return 2
+    failures = submit_partitions(dates, overrides, log_level=args.log_level, executor=args.executor)
     return 1 if failures else 0
 
 
@@ -586,6 +600,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--workflow", metavar="NAME", help="run a workflow of workflows.yaml (docs/workflows.md) instead of the daily job")
     run.add_argument("--var", action="append", metavar="NAME=VALUE", help="a workflow variable for this run (repeatable)")
+    run.add_argument(
+        "--submit", action="store_true",
+        help="submit the dates as a backfill to the instance (daemon + run launcher; cluster mode: the workers) and follow it",
+    )
     run.set_defaults(handler=cmd_run)
 
     workflow = commands.add_parser("workflow", help="check a workflows file: reassort workflow validate FILE")
@@ -670,6 +688,31 @@ def build_parser() -> argparse.ArgumentParser:
     scenario.add_argument("name", nargs="?")
     scenario.set_defaults(handler=cmd_scenario)
 
+    from orchestrator_assets.cluster_commands import cmd_deploy, cmd_worker  # docs/deploy.md
+
+    deploy = commands.add_parser("deploy", help="cluster mode: write its dagster.yaml (--init) or check that it is ready (--check)")
+    action = deploy.add_mutually_exclusive_group(required=True)
+    action.add_argument("--init", action="store_true", help="write DAGSTER_HOME/dagster.yaml and reassort.env for cluster mode")
+    action.add_argument("--check", action="store_true", help="database, broker, shared warehouse, workers' code version, daemon: exit 1 if not ready")
+    deploy.add_argument("--postgres-url", help="instance storage, postgresql://user:password@host:5432/db (or REASSORT_POSTGRES_URL)")
+    deploy.add_argument("--broker", help="Celery broker, redis://host:6379/0 (or REASSORT_BROKER_URL)")
+    deploy.add_argument("--backend", help="Celery result backend (default: the broker)")
+    deploy.add_argument("--warehouse", help="table folder every machine mounts at this path (or REASSORT_WAREHOUSE)")
+    deploy.add_argument("--data-dir", help="data folder every machine mounts at this path (default: the warehouse's parent)")
+    deploy.add_argument("--queue", default="dagster", help="Celery queue of the runs (default dagster)")
+    deploy.add_argument("--max-runs", type=int, default=4, help="runs in progress at once: the workers' slots (default 4)")
+    deploy.add_argument("--monitor-interval", type=int, default=30, help="seconds between run monitoring checks (default 30)")
+    deploy.add_argument("--max-retries", type=int, default=1, help="re-executions of a run whose worker died (default 1)")
+    deploy.add_argument("--force", action="store_true", help="replace a dagster.yaml reassort did not write")
+    deploy.add_argument("--format", choices=["text", "json"], default="text", help="--check's report")
+    deploy.set_defaults(handler=cmd_deploy)
+
+    worker = commands.add_parser("worker", help="cluster mode: run a Celery worker that executes the queued runs")
+    worker.add_argument("--concurrency", type=int, default=1, help="runs at once on this worker (one core each; default 1)")
+    worker.add_argument("--name", help="worker name (default reassort-<pid>); @host is appended")
+    worker.add_argument("--loglevel", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    worker.set_defaults(handler=cmd_worker)
+
     serve = commands.add_parser(
         "serve", help="run one production service: the webserver or the daemon (two processes, one DAGSTER_HOME)"
     )
@@ -695,6 +738,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from orchestrator_assets.cluster_config import apply_cluster_env
+
+    apply_cluster_env()  # cluster mode: the shared paths of DAGSTER_HOME/reassort.env
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

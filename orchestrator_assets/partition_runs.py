@@ -29,8 +29,13 @@ if TYPE_CHECKING:
 
 
 def prepare_environment() -> None:
-    """Point Dagster at the project's instance: DagsterInstance.get() and `dagster dev` read DAGSTER_HOME."""
-    os.environ["DAGSTER_HOME"] = str(project_paths.dagster_home())
+    """Point Dagster at the project's instance: DagsterInstance.get() and `dagster dev` read DAGSTER_HOME;
+    in cluster mode, its reassort.env gives the shared paths (cluster_config.py)."""
+    from orchestrator_assets.cluster_config import apply_env_file
+
+    home = project_paths.dagster_home()
+    os.environ["DAGSTER_HOME"] = str(home)
+    apply_env_file(home)
 
 
 def run_partitions(
@@ -48,28 +53,14 @@ def run_partitions(
     scenario, the official plan is not touched."""
     import dagster as dg
 
-    from orchestrator_assets.definitions import build_definitions, daily_job
+    from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.defs.stock.config import StockConfig
-    from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
+    from orchestrator_assets.jobs import DAILY_JOB_NAME
     from orchestrator_assets.orphan_runs import fail_orphaned_runs
-    from orchestrator_assets.run_parameters import run_config_for
 
     prepare_environment()
-    defs = build_definitions()
+    defs, run_config = validated_run_config(dates, overrides, log_level, executor)
     partitions = defs.resolve_job_def(DAILY_JOB_NAME).partitions_def
-    known = set(partitions.get_partition_keys())
-    missing = [d.isoformat() for d in dates if d.isoformat() not in known]
-    if missing:
-        keys = sorted(known)
-        span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
-        raise SystemExit(
-            f"reassort run: no daily partition for {', '.join(missing[:5])}"
-            f"{' ...' if len(missing) > 5 else ''}; partitions available: {span} "
-            f"(from the extract folders of {project_paths.data_dir()})"
-        )
-    run_config = run_config_for(overrides, [*(defs.assets or []), *(defs.asset_checks or [])])
-    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
-    run_config.update(execution_config(executor))
     if scenario is not None:
         return run_scenario(defs, dates, run_config, scenario, fail_fast)
     with dg.DagsterInstance.get() as instance:
@@ -98,6 +89,74 @@ def run_partitions(
             job, instance, dates, run_config, module_keys, {"reassort/launched_by": "cli"}, "", fail_fast
         )
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
+    return failures
+
+
+def validated_run_config(
+    dates: Sequence[date], overrides: dict[str, dict[str, object]], log_level: str, executor: str
+) -> tuple[dg.Definitions, dict]:
+    """The code location and the run config of these dates; SystemExit naming the dates that
+    are not daily partitions of the data folder."""
+    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
+    from orchestrator_assets.run_parameters import run_config_for
+
+    defs = build_definitions()
+    partitions = defs.resolve_job_def(DAILY_JOB_NAME).partitions_def
+    known = set(partitions.get_partition_keys())
+    missing = [d.isoformat() for d in dates if d.isoformat() not in known]
+    if missing:
+        keys = sorted(known)
+        span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
+        raise SystemExit(
+            f"reassort run: no daily partition for {', '.join(missing[:5])}"
+            f"{' ...' if len(missing) > 5 else ''}; partitions available: {span} "
+            f"(from the extract folders of {project_paths.data_dir()})"
+        )
+    run_config = run_config_for(overrides, [*(defs.assets or []), *(defs.asset_checks or [])])
+    run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
+    run_config.update(execution_config(executor))
+    return defs, run_config
+
+
+def submit_partitions(
+    dates: Sequence[date],
+    overrides: dict[str, dict[str, object]],
+    log_level: str = "WARNING",
+    executor: str = "in_process",
+    timeout_s: float | None = None,
+) -> int:
+    """`reassort run --submit`: the dates as one backfill of the instance, which the daemon and
+    the run launcher execute (in cluster mode on the Celery workers); followed here until
+    every day ended. Returns the number of failed days (backfill_submission.py)."""
+    import dagster as dg
+
+    from orchestrator_assets.backfill_submission import follow_backfill, submit_backfill
+    from orchestrator_assets.cluster_config import instance_mode
+
+    prepare_environment()
+    _, run_config = validated_run_config(dates, overrides, log_level, executor)
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        backfill_id = submit_backfill(instance, dates, run_config)
+        mode = instance_mode(project_paths.dagster_home())
+        print(
+            f"backfill {backfill_id}: {len(dates)} partition(s) {dates[0]} .. {dates[-1]} submitted to the {mode} instance "
+            f"({os.environ['DAGSTER_HOME']}); following it (Ctrl-C stops following, not the backfill)",
+            flush=True,
+        )
+        try:
+            outcomes = follow_backfill(instance, backfill_id, dates, timeout_s=timeout_s)
+        except KeyboardInterrupt:
+            print(f"stopped following backfill {backfill_id}: it goes on (see `reassort status` or the UI)", file=sys.stderr)
+            return len(dates)
+        except (RuntimeError, TimeoutError) as error:
+            print(f"reassort run --submit: {error}", file=sys.stderr)
+            return len(dates)
+    failures = sum(outcome.status != dg.DagsterRunStatus.SUCCESS for outcome in outcomes)
+    workers = sorted({outcome.worker for outcome in outcomes if outcome.worker})
+    on = f" on {len(workers)} worker(s)" if workers else ""
+    print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started:.1f} s{on} (backfill {backfill_id})")
     return failures
 
 
