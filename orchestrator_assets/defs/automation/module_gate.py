@@ -55,6 +55,8 @@ from orchestrator_assets.step_failures import step_failure_message
 from orchestrator_assets.warehouse import Warehouse, table_name
 
 COMPLETED, FAILED, SKIPPED = "completed", "failed", "skipped"
+#: the order modules are listed in (tags, summaries): the pipeline's
+PIPELINE_ORDER = ("ingest", "stock", "urgence", "knapsack", "report", "export", "kpi")
 STATUS_TAG_PREFIX = "reassort/modules_"
 
 
@@ -134,6 +136,8 @@ class RunModules:
             state = self.modules.setdefault(module, ModuleState(module, self.options.options(module).critical, set()))
             state.steps.add(step.key)
             state.pending.add(step.key)
+        order = {module: index for index, module in enumerate(PIPELINE_ORDER)}
+        self.modules = dict(sorted(self.modules.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
         self._skipped_steps: dict[str, str] = {}
         self._skip_by_condition(execution_plan)
         self.plan = execution_plan
@@ -322,7 +326,7 @@ class RunModules:
             if state.started_at is not None:
                 reason += f" (its other steps ran; its tables are not published: steps not run: {', '.join(unrun)})"
             self._mark(module, SKIPPED, reason)
-        outcome = {status: sorted(m for m, s in self.modules.items() if s.status == status) for status in (COMPLETED, FAILED, SKIPPED)}
+        outcome = {status: [m for m, s in self.modules.items() if s.status == status] for status in (COMPLETED, FAILED, SKIPPED)}
         try:
             self._context.instance.add_run_tags(
                 self._run.run_id, {f"{STATUS_TAG_PREFIX}{status}": ",".join(names) or "-" for status, names in outcome.items()}
