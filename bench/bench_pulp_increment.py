@@ -8,7 +8,7 @@ keeps nodes open for nothing. Issue 20 measured 0.18 pt more gap to the best kno
 plain model on hidden 0/1 MKPs (n = 250, m = 10, 10 s).
 
 Instances:
-- the OR-Library mknap1 set (``--fixtures``, default ../shared/fixtures/knapsack, else
+- the OR-Library mknap1 set (``--fixtures``, default tests/fixtures/knapsack, or
   tests/fixtures/knapsack): 7 problems, n = 6..50; all but problem 2 have integer values
   (problem 2 keeps the increment: it is the control). Each is solved to the proof, so the
   figures are CBC's node count (deterministic) and the median wall time of ``--repeats``.
@@ -48,7 +48,7 @@ from solvers.knapsack.exact_pulp import build_model, needs_increment, solve_exac
 from solvers.knapsack.problem import KnapsackProblem
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURE_DIRS = (ROOT.parent / "shared" / "fixtures" / "knapsack", ROOT / "tests" / "fixtures" / "knapsack")
+FIXTURE_DIRS = (ROOT / "tests" / "fixtures" / "knapsack",)
 VARIANTS = ("forced", "needed", "plain")
 _NODES = re.compile(r"^Enumerated nodes:\s*(\d+)", re.MULTILINE)
 #: CBC's bound line, as exact_pulp.py reads it for its own solves
