@@ -8,8 +8,8 @@ keeps nodes open for nothing. Issue 20 measured 0.18 pt more gap to the best kno
 plain model on hidden 0/1 MKPs (n = 250, m = 10, 10 s).
 
 Instances:
-- the OR-Library mknap1 set (``--fixtures``, default tests/fixtures/knapsack, or
-  tests/fixtures/knapsack): 7 problems, n = 6..50; all but problem 2 have integer values
+- the OR-Library mknap1 set (``--fixtures``, default tests/fixtures/knapsack):
+  7 problems, n = 6..50; all but problem 2 have integer values
   (problem 2 keeps the increment: it is the control). Each is solved to the proof, so the
   figures are CBC's node count (deterministic) and the median wall time of ``--repeats``.
 - ``--generated K``: K problems of the hidden instances' shape, drawn as OR-Library's
