@@ -549,8 +549,10 @@ class ReassortClient:
         """Run workflow NAME of workflows.yaml (job `workflow_<NAME>`) for a day; the run id.
 
         Variables go as run tags `reassort/var/<name>` (VARIABLE_TAG_PREFIX), as
-        `reassort run --workflow NAME --var name=value` does; the run checks them against the
-        workflow's declared variables."""
+        `reassort run --workflow NAME --var name=value` writes them: the run checks them
+        against the workflow's declared variables and its module conditions read them. A
+        parameter written `${vars.NAME}` in workflows.yaml is not re-derived from these tags:
+        it keeps the job's default unless run_config sets it (`ops: {op: {config: ...}}`)."""
         all_tags = {**(tags or {}), **variable_tags(variables or {})}
         return self.launch_partition(day, workflow_job_name(name), all_tags, run_config, executor)
 
@@ -697,8 +699,9 @@ class ReassortClient:
         timeout_s: float | None = None,
         page_size: int = 1000,
     ) -> Iterator[RunEvent]:
-        """The run's events as they come (from its start, or after a cursor) until it has ended
-        and its last event is out. TimeoutError after timeout_s (None: no limit)."""
+        """The run's events as they come (from its start, or after a cursor) until the run has
+        ended and its log has stayed quiet for one poll (the run worker writes its exit after the
+        run's last status). TimeoutError after timeout_s (None: no limit)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         cursor = after_cursor
         ended = False
@@ -709,12 +712,10 @@ class ReassortClient:
                 cursor = page.cursor
                 continue
             cursor = page.cursor if page.cursor is not None else cursor
-            if ended:  # the log was read to its end after the run had ended
+            if ended and not page.events:
                 return
-            ended = self.run_status(run_id) in FINISHED_RUN_STATUSES
-            if ended:
-                continue  # one more read: events written between the last page and the status
-            if deadline is not None and time.monotonic() > deadline:
+            ended = ended or self.run_status(run_id) in FINISHED_RUN_STATUSES
+            if not ended and deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError(f"run {run_id} still going after {timeout_s:.0f} s")
             time.sleep(poll_s)
 
