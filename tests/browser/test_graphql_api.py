@@ -1,4 +1,5 @@
-"""The GraphQL API, through examples/graphql_client.py, against a webserver and daemon started here.
+"""The GraphQL API, through examples/graphql_client.py (a thin use of orchestrator_assets.client),
+against a webserver and daemon started here.
 
 The daemon starts the queued runs with the default run launcher (a run worker process per
 run, forked from its code server), so the REASSORT_* variables of the fixtures must reach
@@ -13,7 +14,6 @@ import time
 from datetime import date
 
 import pytest
-from dagster import DagsterRunStatus
 
 from orchestrator_assets.cli import main
 from orchestrator_assets.project_paths import PROJECT_ROOT
@@ -53,13 +53,13 @@ def test_partition_run_and_backfill_through_graphql(tiny_project, dagster_server
     backfill_id = example.launch_backfill(client, *BACKFILL)  # both go at once: the daemon runs them side by side
 
     status = example.wait_for_run(client, run_id, timeout_s=RUN_TIMEOUT_S)
-    assert status == DagsterRunStatus.SUCCESS, f"run {run_id}: {status}\n{dagster_daemon.log_tail()}"
+    assert status == "SUCCESS", f"run {run_id}: {status}\n{dagster_daemon.log_tail()}"
 
     state = example.wait_for_backfill(client, backfill_id, timeout_s=BACKFILL_TIMEOUT_S)
-    assert state["status"] == "COMPLETED_SUCCESS", f"{example.describe_backfill(state)}\n{dagster_daemon.log_tail()}"
-    assert state["numPartitions"] == 2
-    assert set(state["partitionNames"]) == {"2026-01-02", "2026-01-03"}
-    assert {day: entry["runStatus"] for day, entry in state["partitions"].items()} == {
+    assert state.status == "COMPLETED_SUCCESS", f"{example.describe_backfill(state)}\n{dagster_daemon.log_tail()}"
+    assert state.num_partitions == 2
+    assert set(state.partition_names) == {"2026-01-02", "2026-01-03"}
+    assert {day: entry.status for day, entry in state.partitions.items()} == {
         "2026-01-02": "SUCCESS",
         "2026-01-03": "SUCCESS",
     }
