@@ -120,13 +120,23 @@ def runs(tmp_path_factory):
             failing_writes(inner, "stock.stock_initial", ValueError("simulated bug in stock_initial"), 99)
             outcomes["CRITERIA"] = cli(["run", "--workflow", "CRITERIA", "--date", DAY])
         with dg.DagsterInstance.get() as instance:
+            # a launch from the UI or GraphQL with a variable tag the workflow does not have
+            job = dg.build_reconstructable_job(
+                "orchestrator_assets.workflow_runs", "workflow_job", reconstructable_args=("SKIP_RETRY",)
+            )
+            bad_tag = dg.execute_job(job, instance=instance, tags={"dagster/partition": DAY, "reassort/var/nope": "1"})
+            outcomes["BAD_TAG"] = SimpleNamespace(code=0 if bad_tag.success else 1, run_id=bad_tag.run_id)
             yield SimpleNamespace(
                 data=data, receiver=receiver, instance=instance, outcomes=outcomes, transient_calls=transient
             )
 
 
 def run_of(runs, workflow: str) -> dg.DagsterRun:
-    (run,) = runs.instance.get_runs(filters=dg.RunsFilter(tags={"reassort/workflow": workflow}))
+    (run,) = [
+        run
+        for run in runs.instance.get_runs(filters=dg.RunsFilter(tags={"reassort/workflow": workflow}))
+        if "reassort/var/nope" not in run.tags
+    ]
     return run
 
 
@@ -261,3 +271,28 @@ def test_every_event_posted_is_valid_and_posted_once(runs):
     ids = [body["event_id"] for body in bodies]
     assert len(ids) == len(set(ids))
     assert {body["event"] for body in bodies} >= {"run_started", "run_succeeded", "run_failed", *alert_events.MODULE_EVENTS}
+
+
+def test_a_run_whose_variables_cannot_be_read_fails_before_any_step(runs):
+    run = runs.instance.get_run_by_id(runs.outcomes["BAD_TAG"].run_id)
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    assert step_events(runs, run, dg.DagsterEventType.STEP_START) == []
+    (failure,) = runs.instance.all_logs(run.run_id, of_type=dg.DagsterEventType.RUN_FAILURE)
+    assert "unknown variable(s) nope" in str(failure.dagster_event.event_specific_data.error)
+    (failed,) = [body for body in runs.receiver.bodies if body["event"] == "run_failed" and body["run_id"] == run.run_id]
+    assert failed["message"].startswith("the run cannot start: unknown variable(s) nope")
+
+
+def test_critique_a_previous_counts_what_the_run_would_read(runs):
+    from orchestrator_assets.defs.automation.partition_facts import critique_a_count, partition_facts
+
+    day = date.fromisoformat(DAY)
+    warehouse = Warehouse(path=str(runs.data / "warehouse"))
+    scenario = warehouse.for_scenario("URGENCE_RAPIDE")
+    expected = scenario.read(
+        "SELECT count(*) AS n FROM urgence.urgency_classification WHERE partition_date = ? AND class = 'CRITIQUE_A'", [day]
+    )["n"][0]
+    assert expected > 0 and critique_a_count(scenario, day) == expected
+    assert critique_a_count(warehouse, day) == 0  # nothing classified in the official plan that day
+    facts = partition_facts(date(2026, 1, 4), scenario, {"critique_a_previous"})
+    assert facts == {"weekday": 6, "day": 4, "month": 1, "year": 2026, "partition_date": "2026-01-04", "critique_a_previous": expected}

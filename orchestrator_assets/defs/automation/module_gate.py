@@ -80,10 +80,12 @@ class ModuleState:
 
 def step_module(layer, step) -> str | None:
     """The module (asset group) a step computes or checks."""
-    entity_keys = list(layer.get_selected_entity_keys_for_node(step.node_handle))
-    for key in entity_keys:
+    for key in sorted(layer.get_selected_entity_keys_for_node(step.node_handle), key=str):
         asset_key = key if isinstance(key, dg.AssetKey) else key.asset_key
-        group = layer.asset_graph.assets_def_for_key(asset_key).group_names_by_key.get(asset_key)
+        try:
+            group = layer.asset_graph.assets_def_for_key(asset_key).group_names_by_key.get(asset_key)
+        except (KeyError, dg.DagsterInvariantViolationError):  # an asset outside the job
+            continue
         if group:
             return group
     return None
@@ -126,6 +128,7 @@ class RunModules:
                         self._tables.setdefault(module, set()).add(table_name(key))
         try:
             self.options: RunOptions = run_options_from_tags(self._run.tags)
+            self.options.variable_values()  # a variable tag with an unknown name or a bad value: refused now
         except OptionsError as error:
             raise WorkflowRunError(str(error)) from None
         self.modules: dict[str, ModuleState] = {}
