@@ -111,6 +111,18 @@ def test_plan_prints_steps_parameters_and_partition_without_running(project_env,
     steps = re.findall(r"^\s+\d+\. (\S+)$", out, flags=re.MULTILINE)
     assert steps.index("raw/stock_levels") < steps.index("stock/stock_projection") < steps.index("knapsack/allocation")
     assert not (project_env / "warehouse").exists()
+    path.write_text(FULL)
+    assert main(["plan", "MIDI", "--date", "2026-01-03"]) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "  metadata: name 'Midi', version '1.2', owner 'planning@example.com', description 'Urgent noon pass'",
+        "  priority: 7 (run tag dagster/priority: higher leaves the run queue first)",
+        "  module knapsack: runs when `force or partition_date >= start`, not critical (continue_on_error)",
+        "  variable horizon (int) = 14 (reassort run --workflow MIDI --var horizon=...)",
+        "  success criteria: required modules urgence, at least 2 module(s) completed",
+        "  * stock.horizon_days = 14",
+    ):
+        assert line in out.splitlines(), (line, out)
 
 
 def test_a_workflow_writes_its_own_scenario_unless_it_says_base():
