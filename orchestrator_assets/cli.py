@@ -117,8 +117,12 @@ def run_workflow_command(args: argparse.Namespace, dates: list[date], overrides:
     from orchestrator_assets.defs.automation.workflows import WorkflowError
     from orchestrator_assets.workflow_runs import WorkflowLaunchError, run_workflow
 
-    if not args.workflow or args.scenario:
-        print("reassort run: --var goes with --workflow NAME; a workflow writes its own scenario (no --scenario)", file=sys.stderr)
+    if not args.workflow or args.scenario or getattr(args, "submit", False):
+        print(
+            "reassort run: --var goes with --workflow NAME; a workflow writes its own scenario (no --scenario) and runs "
+            "here (no --submit: launch it on the cluster from the UI or orchestrator_assets.client)",
+            file=sys.stderr,
+        )
         return 2
     assignments = dict(assignment.partition("=")[::2] for assignment in args.var or [])
     try:
