@@ -550,10 +550,17 @@ class ReassortClient:
 
         Variables go as run tags `reassort/var/<name>` (VARIABLE_TAG_PREFIX), as
         `reassort run --workflow NAME --var name=value` writes them: the run checks them
-        against the workflow's declared variables and its module conditions read them. A
-        parameter written `${vars.NAME}` in workflows.yaml is not re-derived from these tags:
-        it keeps the job's default unless run_config sets it (`ops: {op: {config: ...}}`)."""
+        against the workflow's declared variables and its module conditions read them. With
+        variables and no run_config, the run config is the one `reassort run --workflow`
+        gives (parameters written `${vars.NAME}` filled in), derived here from the workflows
+        file and code location this process sees (workflow_runs.workflow_run_config, which
+        imports the code location); pass run_config to send your own instead."""
         all_tags = {**(tags or {}), **variable_tags(variables or {})}
+        if variables and run_config is None:
+            from orchestrator_assets.workflow_runs import workflow_run_config
+
+            assignments = {name: variable_text(value) for name, value in variables.items()}
+            run_config = workflow_run_config(name, assignments)
         return self.launch_partition(day, workflow_job_name(name), all_tags, run_config, executor)
 
     def backfill(

@@ -67,6 +67,27 @@ def launch_plan(name: str, assignments: Mapping[str, str], overrides: Mapping[st
     return workflow, parameters, variable_tags(assignments)
 
 
+def workflow_ops_config(defs, workflow, parameters: Mapping[str, Mapping[str, object]]) -> dict:
+    """{"ops": ...}: each of the workflow job's ops given its module's parameters."""
+    from orchestrator_assets.defs.automation.workflows import workflow_assets
+    from orchestrator_assets.run_parameters import run_config_for
+
+    ops_in_job = set(defs.resolve_job_def(workflow.job_name).graph.node_dict)
+    selected = [*workflow_assets(workflow, list(defs.assets or [])), *(defs.asset_checks or [])]
+    config = run_config_for(parameters, selected)
+    return {"ops": {op: value for op, value in config.get("ops", {}).items() if op in ops_in_job}}  # type: ignore[union-attr]
+
+
+def workflow_run_config(name: str, variables: Mapping[str, str]) -> dict:
+    """The run config `reassort run --workflow NAME --var k=v` gives a run: the workflow's
+    parameters with its variables filled in (`${vars.NAME}`), from the workflows file and
+    code location this process sees. The client sends it with a workflow launch."""
+    from orchestrator_assets.definitions import build_definitions
+
+    workflow, parameters, _ = launch_plan(name, variables, {})
+    return workflow_ops_config(build_definitions(), workflow, parameters)
+
+
 def run_workflow(
     name: str,
     dates: Sequence[date],
@@ -80,10 +101,8 @@ def run_workflow(
     import dagster as dg
 
     from orchestrator_assets.definitions import build_definitions
-    from orchestrator_assets.defs.automation.workflows import workflow_assets
     from orchestrator_assets.jobs import execution_config
     from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
-    from orchestrator_assets.run_parameters import run_config_for
 
     prepare_environment()
     workflow, parameters, var_tags = launch_plan(name, assignments, overrides)
@@ -95,10 +114,7 @@ def run_workflow(
         keys = sorted(known)
         span = f"{keys[0]} .. {keys[-1]}" if keys else "none"
         raise WorkflowLaunchError(f"no daily partition for {', '.join(missing[:5])}; partitions available: {span}")
-    ops_in_job = set(job_def.graph.node_dict)
-    selected = [*workflow_assets(workflow, list(defs.assets or [])), *(defs.asset_checks or [])]
-    config = run_config_for(parameters, selected)
-    run_config: dict = {"ops": {op: value for op, value in config.get("ops", {}).items() if op in ops_in_job}}  # type: ignore[union-attr]
+    run_config = workflow_ops_config(defs, workflow, parameters)
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     run_config.update(execution_config(executor))
     job = dg.build_reconstructable_job("orchestrator_assets.workflow_runs", "workflow_job", reconstructable_args=(workflow.name,))

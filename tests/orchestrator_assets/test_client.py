@@ -42,7 +42,9 @@ REPOSITORIES = {
             {
                 "name": "__repository__",
                 "location": {"name": "orchestrator_assets.definitions:defs"},
-                "pipelines": [{"name": "reassort_daily"}, {"name": "workflow_URGENCE_RAPIDE"}],
+                "pipelines": [
+                    {"name": "reassort_daily"}, {"name": "workflow_URGENCE_RAPIDE"}, {"name": "workflow_FIBRE_SEUL_LONG"},
+                ],
             }
         ],
     }
@@ -189,7 +191,7 @@ def test_names_shared_with_the_workflows():
 
 def test_unknown_job_names_the_jobs_there_are(fake, client):
     fake.answer("ReassortRepositories", REPOSITORIES)
-    with pytest.raises(JobNotFoundError, match="workflow_NOPE.*reassort_daily, workflow_URGENCE_RAPIDE"):
+    with pytest.raises(JobNotFoundError, match="workflow_NOPE.*reassort_daily, workflow_FIBRE_SEUL_LONG, workflow_URGENCE_RAPIDE"):
         client.launch_workflow("NOPE", "2026-01-04")
     assert not fake.sent("ReassortLaunchRun")
 
@@ -409,3 +411,18 @@ def test_print_run_events_command(fake, client, capsys, monkeypatch):
     fake.answer("ReassortRunEvents", {"logsForRun": {"__typename": "RunNotFoundError", "runId": RUN_ID, "message": "not found"}})
     assert print_run_events(RUN_ID, client=client) == 2
     assert "reassort events: not found" in capsys.readouterr().err
+
+
+def test_launch_workflow_fills_the_workflows_variables_into_its_parameters(fake, client, project_env):
+    """As `reassort run --workflow FIBRE_SEUL_LONG --var horizon=60` does: ${vars.horizon} -> 60."""
+    fake.answer("ReassortRepositories", REPOSITORIES)
+    fake.answer("ReassortLaunchRun", {"launchRun": {"__typename": "LaunchRunSuccess", "run": {"runId": RUN_ID}}})
+
+    client.launch_workflow("FIBRE_SEUL_LONG", "2026-01-04", {"horizon": 60})
+
+    (request,) = fake.sent("ReassortLaunchRun")
+    config = request["variables"]["executionParams"]["runConfigData"]
+    stock_ops = [op for op, value in config["ops"].items() if value["config"].get("horizon_days") is not None]
+    assert stock_ops and all(config["ops"][op]["config"]["horizon_days"] == 60 for op in stock_ops)
+    assert config["execution"] == {"config": {"in_process": {}}}
+    assert tags_of(request)["reassort/var/horizon"] == "60"
