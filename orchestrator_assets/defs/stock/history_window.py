@@ -20,6 +20,7 @@ from orchestrator_assets.defs.ingest.config import MAX_REJECTED_SHARE
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
 from orchestrator_assets.defs.ingest.table_contracts import MOVEMENTS
 from orchestrator_assets.warehouse import Warehouse
+from orchestrator_assets.warehouse_views import file_partition
 from solvers.horizon import DEFAULT_HISTORY_DAYS
 
 MOVEMENTS_KEY = dg.AssetKey(["raw", "movements"])
@@ -51,25 +52,24 @@ def window_days(partition_date: date, history_days: int) -> list[date]:
     return [partition_date - timedelta(days=offset) for offset in range(history_days - 1, -1, -1)]
 
 
-def loaded_movement_days(instance: dg.DagsterInstance, warehouse: Warehouse, first: date, last: date) -> set[date]:
-    """Days whose raw.movements partition is in the warehouse (per Dagster or per the table)."""
-    recorded = {date.fromisoformat(key) for key in instance.get_materialized_partitions(MOVEMENTS_KEY)}
-    present: set[date] = set()
-    if warehouse.table_exists("raw.movements"):
-        present = set(
-            warehouse.read(
-                "SELECT DISTINCT partition_date FROM raw.movements WHERE partition_date BETWEEN ? AND ?", [first, last]
-            )["partition_date"].to_list()
-        )
-    return {day for day in recorded if first <= day <= last} | present
+def loaded_movement_days(warehouse: Warehouse, first: date, last: date) -> set[date]:
+    """Days whose raw.movements partition this reader sees in the warehouse: published (or
+    written by the run itself). Dagster's materialisation records do not count: a run that
+    materialised a day but has not published it yet (beside this one in a backfill spread
+    over workers) or never will (it failed) leaves the table without that day, which would
+    then be read as a day of zero consumption instead of from its file."""
+    keys = [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
+    return {date.fromisoformat(file_partition(path)) for path in warehouse.files(keys).get("raw.movements", [])}
 
 
 def unloaded_days_with_extracts(
     instance: dg.DagsterInstance, warehouse: Warehouse, data_root: Path, partition_date: date, history_days: int
 ) -> list[date]:
+    """Window days with an extract folder whose raw.movements partition the warehouse does
+    not show (`instance` is not consulted: see loaded_movement_days)."""
     days = window_days(partition_date, history_days)
     available = set(available_extract_dates(data_root)) & set(days)
-    return sorted(available - loaded_movement_days(instance, warehouse, days[0], days[-1]))
+    return sorted(available - loaded_movement_days(warehouse, days[0], days[-1]))
 
 
 def read_history_window(
@@ -89,13 +89,17 @@ def read_history_window(
     days = window_days(partition_date, history_days)
     first = days[0]
     frame = pl.DataFrame(schema={"date": pl.Date, "site_id": pl.String, "article_id": pl.String, "movement_type": pl.String, "quantity": pl.Float64})
-    if warehouse.table_exists("raw.movements"):
+    # One look at which days are loaded decides both what the table gives and what is read
+    # from files: a day another run publishes in between is then read from its file only,
+    # neither lost nor counted twice.
+    loaded = loaded_movement_days(warehouse, first, partition_date)
+    if loaded and warehouse.table_exists("raw.movements"):
         frame = warehouse.read(
             f"SELECT {', '.join(WINDOW_COLUMNS)} FROM raw.movements "
-            "WHERE partition_date BETWEEN ? AND ? AND movement_type = 'CONSUMPTION'",
-            [first, partition_date],
+            "WHERE partition_date BETWEEN ? AND ? AND list_contains(?, partition_date) AND movement_type = 'CONSUMPTION'",
+            [first, partition_date, sorted(loaded)],
         )
-    missing = unloaded_days_with_extracts(instance, warehouse, data_root, partition_date, history_days)
+    missing = sorted((set(available_extract_dates(data_root)) & set(days)) - loaded)
     extra = []
     if missing:
         ids = known_ids(warehouse, MOVEMENTS, partition_date)
