@@ -478,8 +478,24 @@ def service_command(service: str, host: str, port: int) -> list[str]:
     return [sys.executable, "-m", "dagster._daemon", "run", "-w", workspace]
 
 
+def initialise_instance_storage() -> None:
+    """Create the instance's storage (run, event log, schedule) before a service starts, one
+    process at a time: a webserver and a daemon started together on a new DAGSTER_HOME both
+    created the same SQLite tables and one of them died ("table ... already exists")."""
+    import dagster as dg
+
+    from orchestrator_assets.table_files import exclusive_lock
+
+    home = Path(os.environ["DAGSTER_HOME"])
+    with exclusive_lock(home / ".reassort-storage-init.lock"), dg.DagsterInstance.get() as instance:
+        instance.get_runs_count()
+        instance.all_instigator_state()
+        instance.fetch_materializations(dg.AssetKey(["raw", "articles"]), limit=1)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     prepare_environment()
+    initialise_instance_storage()
     command = service_command(args.service, args.host, args.port)
     print(f"DAGSTER_HOME={os.environ['DAGSTER_HOME']} " + " ".join(command), flush=True)
     os.execv(command[0], command)  # the service is this process: a supervisor's signals reach it
