@@ -9,8 +9,9 @@ configuration instead (the same broker, backend and queue by construction), is s
 by this interpreter (`python -m celery`), and adds what a cluster needs to be operated:
 
 - each run is tagged with the worker that took it (`reassort/worker`, its Celery node name;
-  `reassort/worker_pid`, the process executing it) and the worker's code version
-  (`reassort/code_version`), and says so in the run's log;
+  `reassort/worker_pid`, the process executing it; `reassort/worker_main_pid`, the worker's
+  main process) and the worker's code version (`reassort/code_version`), and says so in the
+  run's log;
 - `reassort_worker_info`, a remote inspect command answering the worker's code version,
   queues, data folder and warehouse, and whether it sees a marker file in that warehouse:
   `reassort deploy --check` asks every worker (deploy_checks.py);
@@ -48,6 +49,8 @@ from orchestrator_assets.orphan_runs import launch_tags
 
 WORKER_TAG = "reassort/worker"
 WORKER_PID_TAG = "reassort/worker_pid"
+#: the worker's main process, which answers for it (cluster_launcher.py asks it)
+WORKER_MAIN_PID_TAG = "reassort/worker_main_pid"
 CODE_VERSION_TAG = "reassort/code_version"
 INFO_COMMAND = "reassort_worker_info"
 #: where deploy --check leaves the marker a worker must see (inside the warehouse)
@@ -74,7 +77,13 @@ def launcher_app_args() -> dict[str, Any]:
 
 
 def worker_tags(hostname: str) -> dict[str, str]:
-    return {WORKER_TAG: hostname, WORKER_PID_TAG: str(os.getpid()), CODE_VERSION_TAG: code_version(), **launch_tags()}
+    return {
+        WORKER_TAG: hostname,
+        WORKER_PID_TAG: str(os.getpid()),
+        WORKER_MAIN_PID_TAG: str(os.getppid()),
+        CODE_VERSION_TAG: code_version(),
+        **launch_tags(),
+    }
 
 
 def _record_worker(instance: dg.DagsterInstance, run_id: str, hostname: str) -> None:

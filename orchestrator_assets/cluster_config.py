@@ -7,14 +7,14 @@ Réassort has two modes, told apart by DAGSTER_HOME's dagster.yaml alone (docs/d
   daemon forks (`reassort ui`), tables in a local folder;
 - cluster (this module): instance storage in PostgreSQL, runs queued
   (QueuedRunCoordinator, at most one run per partition at a time) and sent by
-  dagster-celery's CeleryRunLauncher through a Redis broker to `reassort worker` processes,
+  dagster-celery's CeleryRunLauncher (cluster_launcher.py) through a Redis broker to `reassort worker` processes,
   each of which executes a run in process (never the celery *executor* inside such a run:
   dagster issue #29660, it hangs); the data folder and the warehouse on a path every
   machine mounts at the same place.
 
 The SQL storage URL must name the psycopg2 driver (`postgresql+psycopg2://`): SQLAlchemy 2.1
-reads a bare `postgresql://` as psycopg 3, which is not installed, and the storage then
-fails at the first run rather than at start-up; `postgres_url` normalises it.
+reads a bare `postgresql://` as psycopg 3, which is not installed (the storage fails with
+"No module named 'psycopg'"); `postgres_url` normalises it.
 
 Next to dagster.yaml, `reassort.env` records the data folder and the warehouse of the
 cluster (REASSORT_DATA_DIR, REASSORT_WAREHOUSE): every `reassort` command reads it into its
@@ -88,7 +88,9 @@ class ClusterSettings:
     max_concurrent_runs: int = 4
     #: how often the daemon checks the started runs' workers (run monitoring)
     monitor_interval_s: int = 30
-    #: automatic re-executions of a run whose worker died (a failed step is never retried this way)
+    #: resumptions of a run whose worker died, on another worker (run monitoring)
+    max_resumes: int = 1
+    #: then, new runs re-executing it from the failure (a failed step is never retried this way)
     max_retries: int = 1
 
     def instance_config(self) -> dict:
@@ -105,8 +107,10 @@ class ClusterSettings:
                 }
             },
             "run_launcher": {
-                "module": "dagster_celery.launcher",
-                "class": "CeleryRunLauncher",
+                # dagster-celery's CeleryRunLauncher, plus a ping of the worker of each
+                # started run: a run whose worker died whole is failed, then retried
+                "module": "orchestrator_assets.cluster_launcher",
+                "class": "ReassortCeleryRunLauncher",
                 "config": {
                     "broker": check_broker(self.broker),
                     "backend": self.backend or self.broker,
@@ -120,8 +124,9 @@ class ClusterSettings:
                 "enabled": True,
                 "start_timeout_seconds": 180,
                 "poll_interval_seconds": self.monitor_interval_s,
-                # a run whose worker died is failed (then retried below), never resumed in place
-                "max_resume_run_attempts": 0,
+                # a run whose worker died is resumed once on another worker, under its own run id
+                # (its finished steps kept): a backfill sees the same run end well; see docs/deploy.md
+                "max_resume_run_attempts": self.max_resumes,
             },
             "run_retries": {
                 "enabled": self.max_retries > 0,
@@ -197,4 +202,5 @@ def instance_mode(home: Path) -> str:
         return "local"
     loaded = yaml.safe_load(config.read_text()) or {}
     launcher = loaded.get("run_launcher") if isinstance(loaded, dict) else None
-    return "cluster" if isinstance(launcher, dict) and launcher.get("class") == "CeleryRunLauncher" else "local"
+    celery = isinstance(launcher, dict) and str(launcher.get("class", "")).endswith("CeleryRunLauncher")
+    return "cluster" if celery else "local"
