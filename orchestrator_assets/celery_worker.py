@@ -149,8 +149,8 @@ def build_app():
             )
 
     @app.task(bind=True, name=TASK_RESUME_JOB_NAME, track_started=True)
-    def resume_job(self, execute_job_args_packed) -> int:
-        args = unpack_value(val=execute_job_args_packed, as_type=ResumeRunArgs)
+    def resume_job(self, resume_job_args_packed) -> int:
+        args = unpack_value(val=resume_job_args_packed, as_type=ResumeRunArgs)
         with dg.DagsterInstance.get() as instance:
             _record_worker(instance, args.run_id, self.request.hostname or socket.gethostname())
             return _resume_run_command_body(

@@ -25,9 +25,14 @@ default in cluster_config.py), so a dead worker's run is resumed after about 1.5
 
 from __future__ import annotations
 
-from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster import _check as check
+from dagster._core.launcher import CheckRunHealthResult, ResumeRunContext, WorkerStatus
+from dagster._grpc.types import ResumeRunArgs
+from dagster._serdes import pack_value
+from dagster_celery.config import TASK_RESUME_JOB_NAME
 from dagster_celery.launcher import CeleryRunLauncher
 from dagster_celery.tags import DAGSTER_CELERY_TASK_ID_TAG
+from dagster_celery.tasks import create_resume_job_task
 
 from orchestrator_assets.celery_worker import INFO_COMMAND, WORKER_MAIN_PID_TAG, WORKER_TAG
 
@@ -67,6 +72,21 @@ class ReassortCeleryRunLauncher(CeleryRunLauncher):
             f"Celery worker {worker} has not answered {missed} health checks in a row: it is gone "
             "(killed, or its machine stopped)",
         )
+
+    def resume_run(self, context: ResumeRunContext) -> None:
+        """dagster-celery 0.29's own resume_run names the task's argument
+        `execute_job_args_packed` where its resume task expects `resume_job_args_packed`:
+        Celery refuses the call (TypeError) and the run is never resumed. The same, with the
+        argument the task takes."""
+        run = context.dagster_run
+        args = ResumeRunArgs(
+            job_origin=check.not_none(run.job_code_origin),
+            run_id=run.run_id,
+            instance_ref=self._instance.get_ref(),
+            set_exit_code_on_failure=True,
+        )
+        signature = create_resume_job_task(self.celery).si(resume_job_args_packed=pack_value(args))
+        self._launch_celery_task_run(run=run, task_signature=signature, routing_key=TASK_RESUME_JOB_NAME)
 
     def worker_answers(self, worker: str, main_pid: str | None) -> bool:
         """The worker named `worker` answers, from the process that took the run."""
