@@ -31,6 +31,7 @@ from tqdm import tqdm
 
 from orchestrator_assets.jobs import DAILY_JOB_NAME
 from orchestrator_assets.project_paths import PROJECT_ROOT
+from orchestrator_assets.run_progress import bar_stream
 from orchestrator_assets.step_failures import step_failure_message
 
 WORKSPACE = PROJECT_ROOT / "workspace.yaml"
@@ -130,9 +131,9 @@ def follow_backfill(
     done: dict[str, DayOutcome] = {}
     started = time.monotonic()
     warned = False
-    interactive = getattr(sys.stderr, "isatty", lambda: False)()
+    stream, interactive = bar_stream()
     with tqdm(
-        total=len(wanted), desc="backfill", file=sys.stderr, bar_format=BAR_FORMAT,
+        total=len(wanted), desc="backfill", file=stream, bar_format=BAR_FORMAT,
         mininterval=0.5 if interactive else 30.0, ascii=not interactive, disable=len(wanted) < 2,
     ) as bar:
         while len(done) < len(wanted):

@@ -64,15 +64,19 @@ class _OneLinePerUpdate:
         self._stream.flush()
 
 
+def bar_stream() -> tuple[object, bool]:
+    """Where a bar goes (stderr) and whether it is a terminal; a log file or a pipe gets
+    one line per update instead."""
+    interactive = getattr(sys.stderr, "isatty", lambda: False)()
+    return (sys.stderr if interactive else _OneLinePerUpdate(sys.stderr)), interactive
+
+
 def days(items: Sequence[T], label: str) -> Iterable[T]:
     """`items` unchanged, or, when bars are on and there is more than one day, the same items
     counted as they are done (a day counts once the loop asks for the next one)."""
     if not enabled() or len(items) < 2:
         return items
-    stream = sys.stderr
-    interactive = getattr(stream, "isatty", lambda: False)()
-    if not interactive:
-        stream = _OneLinePerUpdate(stream)
+    stream, interactive = bar_stream()
     return tqdm(
         items,
         desc=label,
