@@ -32,7 +32,14 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     prepare_environment()
     report = cluster_report()
-    print(report.to_json() if args.format == "json" else report.to_text().replace("unhealthy:", "not ready:").replace("healthy", "ready"))
+    if args.format == "json":
+        print(report.to_json())
+    else:
+        width = max(len(check.name) for check in report.checks)
+        for check in report.checks:
+            print(f"{'OK  ' if check.ok else 'FAIL'}  {check.name:<{width}}  {check.detail}")
+        failed = [check.name for check in report.checks if not check.ok]
+        print(f"not ready: {', '.join(failed)}" if failed else "ready")
     return 0 if report.ok else 1
 
 
