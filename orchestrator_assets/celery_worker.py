@@ -8,6 +8,8 @@ process. dagster-celery ships a worker app of its own (`dagster_celery.app`, sta
 configuration instead (the same broker, backend and queue by construction), is started
 by this interpreter (`python -m celery`), and adds what a cluster needs to be operated:
 
+- `execute_job` and `resume_job` (a run resumed by run monitoring after its worker died,
+  cluster_launcher.py) execute the run in process, as dagster-celery's tasks do;
 - each run is tagged with the worker that took it (`reassort/worker`, its Celery node name;
   `reassort/worker_pid`, the process executing it; `reassort/worker_main_pid`, the worker's
   main process) and the worker's code version (`reassort/code_version`), and says so in the
@@ -45,7 +47,6 @@ from dagster_celery.make_app import make_app
 
 from orchestrator_assets import project_paths
 from orchestrator_assets.code_version import code_version
-from orchestrator_assets.orphan_runs import launch_tags
 
 WORKER_TAG = "reassort/worker"
 WORKER_PID_TAG = "reassort/worker_pid"
@@ -77,12 +78,13 @@ def launcher_app_args() -> dict[str, Any]:
 
 
 def worker_tags(hostname: str) -> dict[str, str]:
+    """Not orphan_runs' host/pid tags: a worker's runs are watched by run monitoring (which
+    resumes them elsewhere), not by `reassort run`'s check for dead processes of its host."""
     return {
         WORKER_TAG: hostname,
         WORKER_PID_TAG: str(os.getpid()),
         WORKER_MAIN_PID_TAG: str(os.getppid()),
         CODE_VERSION_TAG: code_version(),
-        **launch_tags(),
     }
 
 
@@ -102,12 +104,17 @@ def _ignore(_event: object) -> None:
     pass
 
 
+def marker_path(warehouse: Path, token: str) -> Path:
+    """The marker file `reassort deploy --check` writes and every worker must read."""
+    return warehouse / MARKER_DIR / f"marker-{token}.txt"
+
+
 def worker_info(marker: str | None = None) -> dict[str, Any]:
     """What `reassort_worker_info` answers (see the module's docstring)."""
     warehouse = project_paths.warehouse_path()
     seen = None
     if marker and _TOKEN.match(marker):
-        path = warehouse / MARKER_DIR / f"marker-{marker}.txt"
+        path = marker_path(warehouse, marker)
         seen = path.read_text().strip() if path.is_file() else None
     return {
         "code_version": code_version(),
@@ -163,10 +170,6 @@ def build_app():
 def preload() -> None:
     for module in PRELOAD:
         importlib.import_module(module)
-
-
-def marker_path(warehouse: Path, token: str) -> Path:
-    return warehouse / MARKER_DIR / f"marker-{token}.txt"
 
 
 _app = None
