@@ -27,9 +27,9 @@ def execution_config(executor: str) -> dict:
                     "multiprocess": {
                         "max_concurrent": 2,
                         "start_method": {
-                            # great_expectations too: its import (5-10 s) would otherwise be paid by
-                            # every check step.
-                            "forkserver": {"preload_modules": ["orchestrator_assets.definitions", "great_expectations"]}
+                            # Not great_expectations: the checks' default engine is Polars (a run
+                            # with validation.engine=great_expectations pays its import per check step).
+                            "forkserver": {"preload_modules": ["orchestrator_assets.definitions"]}
                         },
                     }
                 }

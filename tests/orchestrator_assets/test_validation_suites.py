@@ -1,10 +1,13 @@
-"""The GX suites of VALIDATION_FINALE on hand-made frames: each blocking rule passes a good
-table and fails a crafted bad one, saying which rule and on which rows."""
+"""The suites of VALIDATION_FINALE on hand-made frames: each blocking rule passes a good
+table and fails a crafted bad one, saying which rule and on which rows. Evaluated by the
+pipeline's default engine (Polars); test_validation_engines.py holds it against GX on
+these frames and many more."""
 
 import polars as pl
 import pytest
 
 from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES
+from orchestrator_assets.defs.validation.check_registry import validate_frame
 from orchestrator_assets.defs.validation.suites import (
     CLASS_LABELS,
     KEY_UNIQUE,
@@ -13,7 +16,6 @@ from orchestrator_assets.defs.validation.suites import (
     TABLE_SUITES,
     VALUES_IN_RANGE,
     expectation_rules,
-    validate_frame,
 )
 
 

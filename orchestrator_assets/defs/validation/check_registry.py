@@ -2,18 +2,19 @@
 
 A table's checks are, in this order:
 
-- its GX checks, all blocking: the rules of its suite (suites.py, `TABLE_SUITES`) grouped
+- its suite checks, all blocking: the rules of its suite (suites.py, `TABLE_SUITES`) grouped
   into the checks `schema`, `key_unique`, `values_in_range`, `class_labels` and
   `projection_consistency` (names and `CHECK_DESCRIPTIONS` in suites.py, because each rule
-  there names the check it belongs to);
+  there names the check it belongs to), evaluated by the run's `validation.engine`
+  (`RULE_ENGINES`: Polars by default, great-expectations as the reference);
 - its cross-table checks: `CROSS_CHECKS` below, one `CrossCheck` per check (name,
   description, blocking or soft, the tables it reads) with its adapter, which reads the
   frames through `CheckInputs` and turns a comparison of cross_checks.py (plain Polars,
   tested on hand-made frames) into a `CheckOutcome`.
 
 `declarations(suite)` lists a table's checks of both kinds; `evaluate_partition` evaluates
-them on one day's rows. A new check is declared here (cross-table) or in suites.py (a GX
-rule naming its check); checks.py, the Dagster wiring, does not change.
+them on one day's rows. A new check is declared here (cross-table) or in suites.py (a rule
+naming its check); checks.py, the Dagster wiring, does not change.
 """
 
 import time
@@ -23,8 +24,10 @@ from datetime import timedelta
 
 import polars as pl
 
+from orchestrator_assets.defs.validation import gx_rules, polars_rules
 from orchestrator_assets.defs.validation.check_inputs import CheckInputs
 from orchestrator_assets.defs.validation.check_results import ERROR, WARN, CheckOutcome
+from orchestrator_assets.defs.validation.config import RuleEngine
 from orchestrator_assets.defs.validation.cross_checks import (
     backtest_best_violations,
     capacity_excess,
@@ -35,7 +38,24 @@ from orchestrator_assets.defs.validation.cross_checks import (
     quantities_not_in_whole_lots,
     zero_rate_share,
 )
-from orchestrator_assets.defs.validation.suites import CHECK_DESCRIPTIONS, TableSuite, validate_frame
+from orchestrator_assets.defs.validation.suites import CHECK_DESCRIPTIONS, TableSuite
+
+# --------------------------------------------------------------------------- a suite's rules
+
+#: What evaluates a suite's rules, by `validation.engine`: the same verdicts (the tests hold
+#: the two side by side); importing gx_rules does not import great_expectations.
+RULE_ENGINES: dict[str, Callable[[TableSuite, pl.DataFrame, int], list[CheckOutcome]]] = {
+    "polars": polars_rules.evaluate_rules,
+    "great_expectations": gx_rules.evaluate_rules,
+}
+
+
+def validate_frame(
+    suite: TableSuite, frame: pl.DataFrame, sample_rows: int = 10, engine: RuleEngine = "polars"
+) -> list[CheckOutcome]:
+    """Every rule of `suite` on one partition's rows; one outcome per suite check."""
+    return RULE_ENGINES[engine](suite, frame, sample_rows)
+
 
 # --------------------------------------------------------------------------- every check of a table
 
@@ -55,10 +75,10 @@ class CheckDeclaration:
 
 
 def declarations(suite: TableSuite) -> list[CheckDeclaration]:
-    """Every check of a table: its GX checks (all blocking), then its cross-table checks."""
-    gx_checks = [CheckDeclaration(name, CHECK_DESCRIPTIONS[name], True) for name in suite.check_names()]
+    """Every check of a table: its suite checks (all blocking), then its cross-table checks."""
+    suite_checks = [CheckDeclaration(name, CHECK_DESCRIPTIONS[name], True) for name in suite.check_names()]
     cross = [CheckDeclaration(c.name, c.description, c.blocking, c.reads) for c in CROSS_CHECKS.get(suite.name, ())]
-    return gx_checks + cross
+    return suite_checks + cross
 
 
 def evaluate_partition(
@@ -66,18 +86,18 @@ def evaluate_partition(
 ) -> tuple[list[CheckOutcome], dict[str, float]]:
     """Every check of `suite` on one day's rows; with the seconds each evaluation took.
 
-    `same_rows_as` is a previous day's (rows, GX outcomes): when this day's rows are equal
-    (the reference tables, over a range of days), its GX verdict is reused instead of
-    validated again (~0.4 s per day for raw.articles of `large`).
+    `same_rows_as` is a previous day's (rows, suite outcomes): when this day's rows are equal
+    (the reference tables, over a range of days), its verdict is reused instead of
+    validated again (~0.4 s per day for raw.articles of `large` with great-expectations).
     """
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     if same_rows_as is not None and inputs.frame.equals(same_rows_as[0]):
         outcomes = list(same_rows_as[1])
     else:
-        outcomes = validate_frame(suite, inputs.frame, inputs.config.sample_rows)
-    gx_seconds = time.perf_counter() - started
-    seconds.update({outcome.check: gx_seconds for outcome in outcomes})
+        outcomes = validate_frame(suite, inputs.frame, inputs.config.sample_rows, inputs.config.engine)
+    suite_seconds = time.perf_counter() - started
+    seconds.update({outcome.check: suite_seconds for outcome in outcomes})
     for cross in CROSS_CHECKS.get(suite.name, ()):
         started = time.perf_counter()
         outcomes.append(cross.evaluate(inputs))

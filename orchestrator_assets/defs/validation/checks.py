@@ -1,7 +1,7 @@
 """VALIDATION_FINALE (SPEC §6): the Dagster asset checks of every input and output table.
 
 This module is the Dagster wiring only: which checks a table has, and how each is evaluated,
-is check_registry.py (its GX checks from suites.py, its cross-table checks CROSS_CHECKS).
+is check_registry.py (its suite checks from suites.py, its cross-table checks CROSS_CHECKS).
 
 One `@multi_asset_check` op per table (`validate_<schema>__<table>`) reads the partition(s)
 just written from the warehouse, evaluates the table's checks (check_registry.py), appends
@@ -92,7 +92,7 @@ def check_result(
         "failing_rows": sum(outcome.failing_rows for _, outcome, _ in per_day),
         "rows_checked": sum(outcome.rows_checked for _, outcome, _ in per_day),
         "severity": declaration.severity,
-        # A table's GX checks share one validation pass: each reports that pass's time.
+        # A table's suite checks share one evaluation pass: each reports that pass's time.
         "seconds": round(sum(seconds for _, _, seconds in per_day), 3),
     }
     if failing:
@@ -141,7 +141,8 @@ def build_table_checks(suite: TableSuite, partitions_def: dg.PartitionsDefinitio
     @dg.multi_asset_check(
         specs=specs,
         name=f"validate_{suite.schema}__{suite.table}",
-        description=f"VALIDATION_FINALE checks of {suite.name} (GX suite {suite.name} + cross-table checks).",
+        description=f"VALIDATION_FINALE checks of {suite.name} (suite {suite.name}, evaluated by validation.engine, "
+        "+ cross-table checks).",
         op_tags={CONFIG_TAG: CONFIG_GROUP},
     )
     def _validate(context: dg.AssetCheckExecutionContext, config: ValidationConfig, warehouse: Warehouse):

@@ -1,34 +1,26 @@
-"""Great Expectations suites of every table the pipeline reads or writes, declared once.
+"""The suites of every table the pipeline reads or writes, declared once.
 
 A `TableSuite` lists what a table must look like: its columns with their types, which may be
 null, their ranges and label sets, its key, and ordered column pairs. The input suites are
 derived from the ingestion contracts (defs/ingest/table_contracts.py, SPEC §2), so a rule is
 written in one place; the output suites follow SPEC §7. Each rule belongs to one named
 Dagster check (`schema`, `key_unique`, `values_in_range`, `class_labels`,
-`projection_consistency`): one GX validation per table and partition evaluates every rule,
-and its results are grouped back into those checks.
+`projection_consistency`).
 
-GX runs on pandas frames backed by Arrow (`to_pandas(use_pyarrow_extension_array=True)`:
-zero-copy, and an integer column with nulls stays an integer column, which the NumPy
-conversion would turn into float64). Column types are then checked as the Python type of
-the Arrow dtype (`str`, `int`, `float`, `date`, `bool`: the contract's own words), on the
-dtype, not value by value.
-
-great_expectations takes ~7 s to import on the 2-core machine, so it is imported on first
-use, and its ephemeral context with every suite is built once per process (`gx_runtime`).
+`expectation_rules` spells every rule as a great-expectations expectation (kind and kwargs,
+plain data). Two engines read that one list: polars_rules.py (the pipeline's, by default)
+and gx_rules.py (great-expectations itself, the reference); one evaluation per table and
+partition evaluates every rule, and its results are grouped back into those checks
+(rule_verdicts.py). `validation.engine` picks the engine of a run.
 """
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
-
-import polars as pl
+from typing import Any, Literal
 
 from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, TableContract
-from orchestrator_assets.defs.validation.check_results import CheckOutcome
 from solvers.abc import ABC_CLASSES
 from solvers.forecasting import FORECAST_METHODS
 from solvers.knapsack.problem import SolveStatus
@@ -36,12 +28,9 @@ from solvers.knapsack.shortfall import BOUND_BY_VALUES
 from solvers.knapsack.site_model import STRATEGIES
 from solvers.urgency import LEVELS, URGENCY_CLASSES, URGENCY_REASONS
 
-if TYPE_CHECKING:
-    from great_expectations.expectations import Expectation
-
 ColumnType = Literal["str", "int", "float", "date", "bool"]
 
-# The checks the GX rules are grouped into (Dagster check names).
+# The checks the rules are grouped into (Dagster check names).
 SCHEMA = "schema"
 KEY_UNIQUE = "key_unique"
 VALUES_IN_RANGE = "values_in_range"
@@ -314,13 +303,14 @@ OUTPUT_SUITES: tuple[TableSuite, ...] = (
 TABLE_SUITES: dict[str, TableSuite] = {suite.name: suite for suite in (*INPUT_SUITES, *OUTPUT_SUITES)}
 
 
-# --------------------------------------------------------------------------- suite -> GX
+# --------------------------------------------------------------------------- suite -> rules
 
 
 def expectation_rules(suite: TableSuite) -> Iterator[tuple[str, str, tuple[str, dict[str, Any]]]]:
     """(check, rule label, (GX expectation class name, kwargs)) for every rule of the suite.
 
-    Plain data, so that the rules can be listed (and tested) without importing GX.
+    Plain data, so that the rules can be listed (and tested) without importing GX, and so
+    that both engines evaluate the same list.
     """
     names = [column.name for column in suite.columns]
     if suite.exact_columns:
@@ -368,117 +358,3 @@ def expectation_rules(suite: TableSuite) -> Iterator[tuple[str, str, tuple[str, 
             "ExpectColumnPairValuesAToBeGreaterThanB",
             {"column_A": pair.high, "column_B": pair.low, "or_equal": True, "ignore_row_if": "either_value_is_missing"},
         )
-
-
-@dataclass(frozen=True)
-class GxRuntime:
-    """The ephemeral GX context, one whole-dataframe batch definition, and every suite."""
-
-    context: Any
-    batch_definition: Any
-    suites: dict[str, Any]
-
-
-@functools.cache
-def gx_runtime() -> GxRuntime:
-    """Build (once per process) the GX context and the suites of TABLE_SUITES."""
-    import great_expectations as gx
-    import great_expectations.expectations as gxe
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    context = gx.get_context(
-        mode="ephemeral",
-        project_config=DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(),
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False),
-        ),
-    )
-    batch_definition = (
-        context.data_sources.add_pandas("reassort_frames")
-        .add_dataframe_asset("table_partition")
-        .add_batch_definition_whole_dataframe("whole_partition")
-    )
-    suites = {}
-    for name, table_suite in TABLE_SUITES.items():
-        suite = gx.ExpectationSuite(name=name)
-        for check, label, (kind, kwargs) in expectation_rules(table_suite):
-            expectation: Expectation = getattr(gxe, kind)(**kwargs, meta={"check": check, "rule": label})
-            suite.add_expectation(expectation)
-        suites[name] = context.suites.add(suite)
-    return GxRuntime(context, batch_definition, suites)
-
-
-# --------------------------------------------------------------------------- frame -> outcomes
-
-
-def validate_frame(suite: TableSuite, frame: pl.DataFrame, sample_rows: int = 10) -> list[CheckOutcome]:
-    """Evaluate every rule of `suite` on one partition's rows; one outcome per check."""
-    runtime = gx_runtime()
-    batch = runtime.batch_definition.get_batch(
-        batch_parameters={"dataframe": frame.to_pandas(use_pyarrow_extension_array=True)}
-    )
-    result = batch.validate(
-        runtime.suites[suite.name],
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": sample_rows},
-    )
-    by_check: dict[str, list[Any]] = {check: [] for check in suite.check_names()}
-    for expectation_result in result.results:
-        by_check[expectation_result.expectation_config.meta["check"]].append(expectation_result)
-    return [_outcome(check, results, frame, sample_rows) for check, results in by_check.items()]
-
-
-def _outcome(check: str, results: list[Any], frame: pl.DataFrame, sample_rows: int) -> CheckOutcome:
-    rules: dict[str, int] = {}
-    notes: list[str] = []
-    samples: list[pl.DataFrame] = []
-    failing = 0
-    for expectation_result in results:
-        if expectation_result.success:
-            continue
-        label = expectation_result.expectation_config.meta["rule"]
-        info = expectation_result.result or {}
-        exception = expectation_result.exception_info or {}
-        if exception.get("raised_exception"):
-            message = (exception.get("exception_message") or "").splitlines()[0][:200]
-            rules[label] = frame.height
-            notes.append(f"{label}: could not be evaluated ({message})")
-            failing += frame.height
-        elif "unexpected_count" in info:
-            count = int(info["unexpected_count"] or 0)
-            rules[label] = count
-            failing += count
-            examples = [_plain(value) for value in (info.get("partial_unexpected_list") or [])[:3]]
-            notes.append(f"{label}: {count} rows (e.g. {examples})")
-            indexes = [int(index) for index in (info.get("partial_unexpected_index_list") or []) if _is_int(index)]
-            if indexes:
-                samples.append(frame[indexes].select(pl.lit(label).alias("rule"), pl.all()))
-        else:  # table level: column set, column type, column missing
-            rules[label] = frame.height
-            failing += frame.height
-            observed = info.get("observed_value")
-            mismatched = (info.get("details") or {}).get("mismatched")
-            notes.append(f"{label}: observed {mismatched or observed}")
-    sample = pl.concat(samples, how="diagonal_relaxed").head(sample_rows) if samples else None
-    if not rules:
-        return CheckOutcome(check, True, 0, frame.height, f"ok: {len(results)} rules on {frame.height} rows")
-    detail = f"{failing} failing of {frame.height} rows: " + "; ".join(notes)
-    return CheckOutcome(check, False, failing, frame.height, detail, sample, rules)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) or (hasattr(value, "__index__") and not isinstance(value, bool))
-
-
-def _plain(value: object) -> object:
-    """NumPy / pandas scalars as plain Python values, for a readable detail."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, tuple):
-        return tuple(_plain(item) for item in value)
-    item = getattr(value, "item", None)
-    return item() if callable(item) else value
