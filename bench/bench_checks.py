@@ -2,21 +2,29 @@
 
     uv run python bench/bench_checks.py                          # generates large, 30 days, into /tmp
     uv run python bench/bench_checks.py --data /tmp/val/large --date 2026-01-30
+    uv run python bench/bench_checks.py --data /tmp/val/large --engine great_expectations
+    uv run python bench/bench_checks.py --warehouse data/warehouse --date 2026-01-10   # (4) only
 
 Steps: (1) generate (unless --data), (2) load raw.movements (and the reference tables it is
 checked against) for the history-window days before the measured day in one single-run
 backfill, as `reassort run` does for a first day (their raw checks run day by day too,
-reported separately), (3) time `import great_expectations` + building
-every suite (once per process), (4) run the whole daily job for the measured day in process
-and split its step times between the check ops (`validate_*`) and the assets. In process,
-steps run one after another, so the step times add up to the run.
-Peer: the run without checks is the sum of the asset steps (the check ops are separate steps).
+reported separately), (3) run the whole daily job for the measured day in process, its
+suites evaluated by `--engine` (validation.engine), and split its step times between the
+check ops (`validate_*`) and the assets. In process, steps run one after another, so the
+step times add up to the run. Peer: the run without checks is the sum of the asset steps
+(the check ops are separate steps).
+(4) Both rule engines on the measured day's rows of every checked table, read back from the
+warehouse: per table, the seconds of the Polars evaluation and of the GX validation, after
+`import great_expectations` + building every suite (once per process, timed apart); the two
+engines' outcomes must agree (verdict, failing rows, rules). With --warehouse, only (4), on
+an existing warehouse (the tables' latest partition unless --date).
 """
 
 import argparse
 import datetime as dt
 import resource
 import shutil
+import sys
 import tempfile
 import time
 from collections import defaultdict
@@ -27,7 +35,12 @@ import dagster as dg
 from data_generation.field_service import generate
 from orchestrator_assets.definitions import build_definitions
 from orchestrator_assets.defs.ingest.source_files import available_extract_dates
+from orchestrator_assets.defs.validation.check_inputs import read_partitions
+from orchestrator_assets.defs.validation.check_registry import RULE_ENGINES
+from orchestrator_assets.defs.validation.suites import TABLE_SUITES
 from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
+from orchestrator_assets.publishing_executor import publish_run
+from orchestrator_assets.warehouse import Warehouse
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -47,6 +60,44 @@ def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
     return seconds
 
 
+def engine_config(job: dg.JobDefinition, engine: str) -> dict:
+    """validation.engine for every check op of the job (the default engine needs none)."""
+    if engine == "polars":
+        return {}
+    ops = [node.name for node in job.graph.nodes if node.name.startswith("validate_")]
+    return {"ops": {name: {"config": {"engine": engine}} for name in ops}}
+
+
+def compare_engines(warehouse: Warehouse, day: dt.date | None) -> None:
+    """(4) Both engines on one day's rows of every checked table; seconds per table."""
+    frames = {}
+    for name in TABLE_SUITES:
+        if not warehouse.table_exists(name):
+            continue
+        when = day or warehouse.read(f"SELECT max(partition_date) AS d FROM {name}")["d"][0]
+        if when is not None:
+            frames[name] = read_partitions(warehouse, name, [when])[when]
+    built = "great_expectations" in sys.modules
+    started = time.perf_counter()
+    from orchestrator_assets.defs.validation.gx_rules import gx_runtime
+
+    suites = len(gx_runtime().suites)
+    print(f"\ngreat_expectations import + {suites} suites: {time.perf_counter() - started:.1f} s (once per process"
+          + (", already paid by the run)" if built else ")"))
+    print(f"  {'table':<34} {'rows':>9} {'polars s':>9} {'GX s':>8}  same outcomes")
+    totals = {"polars": 0.0, "great_expectations": 0.0}
+    for name, frame in frames.items():
+        outcomes, seconds = {}, {}
+        for engine, evaluate in RULE_ENGINES.items():
+            started = time.perf_counter()
+            outcomes[engine] = [(o.check, o.passed, o.failing_rows, o.rules) for o in evaluate(TABLE_SUITES[name], frame, 10)]
+            seconds[engine] = time.perf_counter() - started
+            totals[engine] += seconds[engine]
+        same = outcomes["polars"] == outcomes["great_expectations"]
+        print(f"  {name:<34} {frame.height:>9,} {seconds['polars']:>9.3f} {seconds['great_expectations']:>8.3f}  {same}")
+    print(f"  {'total (' + str(len(frames)) + ' tables)':<34} {'':>9} {totals['polars']:>9.3f} {totals['great_expectations']:>8.3f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="large")
@@ -54,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30, help="days to generate (the history window is the days before the last)")
     parser.add_argument("--date", type=dt.date.fromisoformat, help="the day measured (default: the last extract)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder (warehouse) for inspection")
+    parser.add_argument("--engine", choices=sorted(RULE_ENGINES), default="polars", help="validation.engine of the runs")
+    parser.add_argument("--warehouse", type=Path, help="only compare the engines on this warehouse's tables (step 4)")
     args = parser.parse_args(argv)
+    if args.warehouse is not None:
+        compare_engines(Warehouse(path=str(args.warehouse)), args.date)
+        return 0
 
     scratch = Path(tempfile.mkdtemp(prefix="reassort_bench_checks_"))
     data = args.data
@@ -70,24 +126,19 @@ def main(argv: list[str] | None = None) -> int:
         defs = build_definitions(data, scratch / "warehouse")
         job = defs.resolve_job_def(DAILY_JOB_NAME)
         instance = dg.DagsterInstance.ephemeral()
-        run_config = {**execution_config("in_process"), **QUIET}
-
-        # (3) The one-off cost of GX in a process: import + every suite.
-        started = time.perf_counter()
-        from orchestrator_assets.defs.validation.suites import gx_runtime
-
-        gx_runtime()
-        gx_build = time.perf_counter() - started
-        print(f"great_expectations import + {len(gx_runtime().suites)} suites: {gx_build:.1f} s (once per process)")
+        run_config = {**execution_config("in_process"), **QUIET, **engine_config(job, args.engine)}
+        print(f"validation.engine={args.engine}")
 
         # (2) The history window's raw tables, in one run (raw checks run day by day).
         if window:
             # What `reassort run` preloads for a first day: the movements and the tables they are checked against.
             raw_keys = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians", "movements")]
             started = time.perf_counter()
+            raw_ops = {f"validate_raw__{key.path[1]}" for key in raw_keys}
+            ops = {name: op for name, op in run_config.get("ops", {}).items() if name in raw_ops}
             preload = job.execute_in_process(
                 instance=instance,
-                run_config=run_config,
+                run_config={**run_config, **({"ops": ops} if ops else {})},
                 asset_selection=raw_keys,
                 tags={
                     "dagster/asset_partition_range_start": window[0].isoformat(),
@@ -102,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"raw checks {checks:.1f} s ({checks / wall:.0%}), success={preload.success}"
             )
 
-        # (4) The measured daily run.
+        # (3) The measured daily run.
         started = time.perf_counter()
         result = job.execute_in_process(
             partition_key=day.isoformat(), instance=instance, run_config=run_config, raise_on_error=False
@@ -129,6 +180,13 @@ def main(argv: list[str] | None = None) -> int:
         print("  cross-table checks: " + ", ".join(f"{name} {seconds:.2f} s" for name, seconds in per_kind.items()))
         failed = [(e.asset_key.to_user_string(), e.check_name) for e in result.get_asset_check_evaluations() if not e.passed]
         print(f"  failed checks: {failed or 'none'}")
+        print(f"  great_expectations imported by the run: {'great_expectations' in sys.modules}")
+
+        # (4) Both engines on the day's rows of every checked table (published first, as the
+        # code location's executor does at the end of a run).
+        if result.success:
+            publish_run(scratch / "warehouse", instance, result.run_id)
+        compare_engines(Warehouse(path=str(scratch / "warehouse")), day)
         if args.keep:
             print(f"\nwarehouse kept: {scratch / 'warehouse'}")
     finally:
