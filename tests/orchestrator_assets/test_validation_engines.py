@@ -262,7 +262,7 @@ def generated(draw):
     return suite, frame, draw(st.integers(1, 12))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(generated())
 def test_both_engines_agree_on_generated_frames(case):
     suite, frame, sample_rows = case
