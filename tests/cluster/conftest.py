@@ -1,9 +1,9 @@
 """A real cluster for the `cluster` tests: PostgreSQL, Redis, a daemon and two Celery workers.
 
-The tests are marked `cluster` and left out of the default run: `uv run pytest -m cluster`
-(CI runs them after the default suite). They need PostgreSQL on 127.0.0.1:5432 (trust
-authentication for user postgres, which may CREATE DATABASE) and Redis on 127.0.0.1:6379,
-and skip saying so when either port is closed. Nothing is mocked: the configuration is
+The tests are marked `cluster` (`uv run pytest -m cluster` runs them alone; the README's
+`uv run pytest` and CI run them with the others). They need PostgreSQL on 127.0.0.1:5432
+(trust authentication for user postgres, which may CREATE DATABASE) and Redis on
+127.0.0.1:6379, and skip saying so when either port is closed. Nothing is mocked: the configuration is
 written by `reassort deploy --init`, the daemon and the workers are started with
 `reassort serve daemon` / `reassort worker` as an operator would, in their own process
 groups, and stopped by their process ids.
