@@ -56,7 +56,6 @@ def run_partitions(
     from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.defs.stock.config import StockConfig
     from orchestrator_assets.jobs import DAILY_JOB_NAME
-    from orchestrator_assets.orphan_runs import fail_orphaned_runs
 
     prepare_environment()
     defs, run_config = validated_run_config(dates, overrides, log_level, executor)
@@ -64,9 +63,7 @@ def run_partitions(
     if scenario is not None:
         return run_scenario(defs, dates, run_config, scenario, fail_fast)
     with dg.DagsterInstance.get() as instance:
-        for run_id in fail_orphaned_runs(instance):
-            print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
-            report_orphan(instance, run_id)
+        fail_and_report_orphans(instance)
         job = dg.reconstructable(daily_job)
         history_days = int(overrides.get("stock", {}).get("history_days", StockConfig().history_days))
         if preload_history_window(instance, job, min(dates), history_days, run_config) and fail_fast:
@@ -232,6 +229,15 @@ def run_days(
             if fail_fast:
                 break
     return failures
+
+
+def fail_and_report_orphans(instance: dg.DagsterInstance) -> None:
+    """Before a CLI run: runs a dead process left started are marked failed, said, and reported."""
+    from orchestrator_assets.orphan_runs import fail_orphaned_runs
+
+    for run_id in fail_orphaned_runs(instance):
+        print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
+        report_orphan(instance, run_id)
 
 
 def report_orphan(instance: dg.DagsterInstance, run_id: str) -> None:

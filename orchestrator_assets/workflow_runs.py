@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from orchestrator_assets import project_paths
-from orchestrator_assets.partition_runs import prepare_environment, print_step_failures, report_orphan
+from orchestrator_assets.partition_runs import fail_and_report_orphans, prepare_environment, print_step_failures
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -102,7 +102,7 @@ def run_workflow(
 
     from orchestrator_assets.definitions import build_definitions
     from orchestrator_assets.jobs import execution_config
-    from orchestrator_assets.orphan_runs import fail_orphaned_runs, launch_tags
+    from orchestrator_assets.orphan_runs import launch_tags
 
     prepare_environment()
     workflow, parameters, var_tags = launch_plan(name, assignments, overrides)
@@ -121,9 +121,7 @@ def run_workflow(
     failures = 0
     started_all = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        for run_id in fail_orphaned_runs(instance):
-            print(f"run {run_id} was left started by a process that is gone: marked failed (nothing of it was published)")
-            report_orphan(instance, run_id)
+        fail_and_report_orphans(instance)
         for index, day in enumerate(dates, start=1):
             label = f"[{index}/{len(dates)}] {day} workflow {workflow.name}"
             started = time.perf_counter()
