@@ -123,6 +123,25 @@ def _sample(frame: pl.DataFrame, rows: int) -> pl.DataFrame | None:
     return frame.head(rows) if frame.height else None
 
 
+def violations_outcome(
+    check: str,
+    inputs: CheckInputs,
+    bad: pl.DataFrame,
+    ok: str,
+    describe: Callable[[dict], str],
+    rules: dict[str, int] | None = None,
+) -> CheckOutcome:
+    """The outcome of a check that lists its violating rows: passed (with `ok`) when there are
+    none; else failed on that many rows, `describe(first violating row)` as the detail, the
+    first rows as the sample."""
+    if bad.height == 0:
+        return CheckOutcome(check, True, 0, inputs.frame.height, ok)
+    return CheckOutcome(
+        check, False, bad.height, inputs.frame.height, describe(bad.row(0, named=True)),
+        _sample(bad, inputs.config.sample_rows), rules if rules is not None else {},
+    )
+
+
 def within_capacity(inputs: CheckInputs) -> CheckOutcome:
     over = capacity_excess(
         inputs.frame,
@@ -133,65 +152,54 @@ def within_capacity(inputs: CheckInputs) -> CheckOutcome:
         overrides=inputs.capacity_overrides,
     )
     sites = inputs.frame["site_id"].n_unique() if inputs.frame.height else 0
-    if over.height == 0:
-        return CheckOutcome("within_capacity", True, 0, inputs.frame.height, f"ok: {sites} sites within every capacity")
-    first = over.row(0, named=True)
-    detail = (
-        f"{over.height} (site, capacity) pairs exceeded over {over['site_id'].n_unique()} sites; worst: site "
-        f"{first['site_id']} {first['scope']} uses {first['used']:.4g} of {first['capacity']} "
-        "(volume = quantity x unit_volume of raw.articles; SPEC §2 default capacities)"
-    )
-    return CheckOutcome(
-        "within_capacity", False, over.height, inputs.frame.height, detail, _sample(over, inputs.config.sample_rows),
+    return violations_outcome(
+        "within_capacity", inputs, over, f"ok: {sites} sites within every capacity",
+        lambda first: (
+            f"{over.height} (site, capacity) pairs exceeded over {over['site_id'].n_unique()} sites; worst: site "
+            f"{first['site_id']} {first['scope']} uses {first['used']:.4g} of {first['capacity']} "
+            "(volume = quantity x unit_volume of raw.articles; SPEC §2 default capacities)"
+        ),
         rules={f"{scope} exceeded": count for scope, count in over.group_by("scope").len().sort("scope").iter_rows()},
     )
 
 
 def whole_lots(inputs: CheckInputs) -> CheckOutcome:
     bad = quantities_not_in_whole_lots(inputs.frame, inputs.table("raw.articles"))
-    if bad.height == 0:
-        return CheckOutcome("whole_lots", True, 0, inputs.frame.height, f"ok: {inputs.frame.height} rows in whole lots")
     reasons = dict(bad.group_by("reason").len().sort("reason").iter_rows())
-    first = bad.row(0, named=True)
-    detail = (
-        f"{bad.height} of {inputs.frame.height} rows not in whole lots: "
-        + ", ".join(f"{reason} ({count})" for reason, count in reasons.items())
-        + f"; e.g. site {first['site_id']} article {first['article_id']}: quantity {first['quantity']}, "
-        f"lots {first['lots']}, lot_size {first['lot_size']}"
-    )
-    return CheckOutcome(
-        "whole_lots", False, bad.height, inputs.frame.height, detail, _sample(bad, inputs.config.sample_rows), reasons
+    return violations_outcome(
+        "whole_lots", inputs, bad, f"ok: {inputs.frame.height} rows in whole lots",
+        lambda first: (
+            f"{bad.height} of {inputs.frame.height} rows not in whole lots: "
+            + ", ".join(f"{reason} ({count})" for reason, count in reasons.items())
+            + f"; e.g. site {first['site_id']} article {first['article_id']}: quantity {first['quantity']}, "
+            f"lots {first['lots']}, lot_size {first['lot_size']}"
+        ),
+        reasons,
     )
 
 
 def within_depot_supply(inputs: CheckInputs) -> CheckOutcome:
     over = depot_supply_excess(inputs.frame, inputs.table("raw.articles"), inputs.table("raw.stock_levels"))
-    if over.height == 0:
-        return CheckOutcome("within_depot_supply", True, 0, inputs.frame.height,
-                            "ok: no depot ships more than on hand - stock_min of any article")
-    first = over.row(0, named=True)
-    detail = (
-        f"{over.height} (depot, article) pairs ship more than their supply; worst: depot {first['site_id']} "
-        f"article {first['article_id']} ships {first['shipped']:.0f} of {first['supply']:.0f} "
-        "(supply = on hand - stock_min, re-derived from raw.stock_levels and raw.articles)"
+    return violations_outcome(
+        "within_depot_supply", inputs, over, "ok: no depot ships more than on hand - stock_min of any article",
+        lambda first: (
+            f"{over.height} (depot, article) pairs ship more than their supply; worst: depot {first['site_id']} "
+            f"article {first['article_id']} ships {first['shipped']:.0f} of {first['supply']:.0f} "
+            "(supply = on hand - stock_min, re-derived from raw.stock_levels and raw.articles)"
+        ),
     )
-    return CheckOutcome("within_depot_supply", False, over.height, inputs.frame.height, detail,
-                        _sample(over, inputs.config.sample_rows))
 
 
 def shipped_equals_vans(inputs: CheckInputs) -> CheckOutcome:
     bad = depot_shipped_mismatch(inputs.frame, inputs.table("knapsack.allocation"))
-    if bad.height == 0:
-        return CheckOutcome("shipped_equals_vans", True, 0, inputs.frame.height,
-                            "ok: every depot's shipped = the sum of its vans' quantities")
-    first = bad.row(0, named=True)
-    detail = (
-        f"{bad.height} (depot, article) pairs where shipped differs from the vans' quantities; e.g. depot "
-        f"{first['site_id']} article {first['article_id']}: shipped {first['shipped']}, "
-        f"allocation {first['from_allocation']}"
+    return violations_outcome(
+        "shipped_equals_vans", inputs, bad, "ok: every depot's shipped = the sum of its vans' quantities",
+        lambda first: (
+            f"{bad.height} (depot, article) pairs where shipped differs from the vans' quantities; e.g. depot "
+            f"{first['site_id']} article {first['article_id']}: shipped {first['shipped']}, "
+            f"allocation {first['from_allocation']}"
+        ),
     )
-    return CheckOutcome("shipped_equals_vans", False, bad.height, inputs.frame.height, detail,
-                        _sample(bad, inputs.config.sample_rows))
 
 
 def zero_rate_share_check(inputs: CheckInputs) -> CheckOutcome:
@@ -210,17 +218,14 @@ def zero_rate_share_check(inputs: CheckInputs) -> CheckOutcome:
 
 def best_not_worse_than_sba(inputs: CheckInputs) -> CheckOutcome:
     bad = backtest_best_violations(inputs.frame)
-    if bad.height == 0:
-        return CheckOutcome("best_not_worse_than_sba", True, 0, inputs.frame.height,
-                            "ok: one best method per pair, never with a larger error than sba")
-    first = bad.row(0, named=True)
-    detail = (
-        f"{bad.height} pairs without exactly one best method or whose best method errs more than sba; e.g. "
-        f"{first['site_id']} / {first['article_id']}: {first['best_rows']} best rows, best error "
-        f"{first['best_error']}, sba error {first['default_error']}"
+    return violations_outcome(
+        "best_not_worse_than_sba", inputs, bad, "ok: one best method per pair, never with a larger error than sba",
+        lambda first: (
+            f"{bad.height} pairs without exactly one best method or whose best method errs more than sba; e.g. "
+            f"{first['site_id']} / {first['article_id']}: {first['best_rows']} best rows, best error "
+            f"{first['best_error']}, sba error {first['default_error']}"
+        ),
     )
-    return CheckOutcome("best_not_worse_than_sba", False, bad.height, inputs.frame.height, detail,
-                        _sample(bad, inputs.config.sample_rows))
 
 
 def critique_jump_check(inputs: CheckInputs) -> CheckOutcome:
