@@ -517,15 +517,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_scenario(args: argparse.Namespace) -> int:
-    from orchestrator_assets.scenarios import drop_scenario, list_scenarios
-    from orchestrator_assets.warehouse import Warehouse
+    from orchestrator_assets.manifests import published_partitions
+    from orchestrator_assets.scenarios import drop_scenario, list_scenarios, scenario_root
 
     root = project_paths.warehouse_path()
     if args.action == "list":
         for name in list_scenarios(root):
-            days = sorted({path.parent.name.removeprefix("partition_date=")
-                           for path in Warehouse(path=str(root)).for_scenario(name).files().get("knapsack.allocation", [])
-                           if "_scenarios" in path.parts})
+            days = published_partitions(scenario_root(root, name))  # the partitions the scenario wrote
             print(f"{name}: {len(days)} partition(s) {days[0] + ' .. ' + days[-1] if days else ''}".rstrip())
         return 0
     if not args.name:

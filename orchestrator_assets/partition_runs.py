@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -168,6 +168,7 @@ def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, f
     from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.scenarios import SCENARIO_TAG, check_scenario_name
     from orchestrator_assets.warehouse import Warehouse
+    from orchestrator_assets.warehouse_views import file_partition
 
     try:
         check_scenario_name(scenario)
@@ -175,7 +176,7 @@ def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, f
         raise SystemExit(f"reassort run --scenario: {error}") from None
     official = Warehouse(path=str(project_paths.warehouse_path()))
     loaded = official.files([day.isoformat() for day in dates]).get("raw.stock_levels", [])
-    unloaded = sorted({day.isoformat() for day in dates} - {path.parent.name.removeprefix("partition_date=") for path in loaded})
+    unloaded = sorted({day.isoformat() for day in dates} - {file_partition(path) for path in loaded})
     if unloaded:
         raise SystemExit(
             f"reassort run --scenario {scenario}: the inputs of {', '.join(unloaded[:5])} are not loaded; "
@@ -201,8 +202,10 @@ def run_days(
     tags: dict[str, str],
     label: str,
     fail_fast: bool,
+    after: Callable[[dg.DagsterInstance, dg.JobExecutionResult], None] | None = None,
 ) -> int:
-    """One run of `job` per date, in order, a progress line each; returns the failed runs."""
+    """One run of `job` per date, in order, a progress line each (and `after`'s, e.g. a
+    workflow's module outcomes); returns the failed runs."""
     import dagster as dg
 
     from orchestrator_assets.orphan_runs import launch_tags
@@ -223,8 +226,11 @@ def run_days(
             steps = len(result.get_step_success_events())
             print(f"[{index}/{len(dates)}] {day}{label}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
         else:
-            failures += 1
             print(f"[{index}/{len(dates)}] {day}{label}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+        if after is not None:
+            after(instance, result)
+        if not result.success:
+            failures += 1
             print_step_failures(result)
             if fail_fast:
                 break

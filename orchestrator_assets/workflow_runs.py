@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from orchestrator_assets import project_paths
-from orchestrator_assets.partition_runs import fail_and_report_orphans, prepare_environment, print_step_failures
+from orchestrator_assets.partition_runs import fail_and_report_orphans, prepare_environment, run_days
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -102,7 +102,6 @@ def run_workflow(
 
     from orchestrator_assets.definitions import build_definitions
     from orchestrator_assets.jobs import execution_config
-    from orchestrator_assets.orphan_runs import launch_tags
 
     prepare_environment()
     workflow, parameters, var_tags = launch_plan(name, assignments, overrides)
@@ -118,30 +117,19 @@ def run_workflow(
     run_config["loggers"] = {"console": {"config": {"log_level": log_level}}}
     run_config.update(execution_config(executor))
     job = dg.build_reconstructable_job("orchestrator_assets.workflow_runs", "workflow_job", reconstructable_args=(workflow.name,))
-    failures = 0
     started_all = time.perf_counter()
+
+    def outcome(instance: dg.DagsterInstance, result: dg.JobExecutionResult) -> None:
+        print_module_outcome(instance, result.run_id)
+        if not result.success:
+            print_run_failure(instance, result.run_id)
+
     with dg.DagsterInstance.get() as instance:
         fail_and_report_orphans(instance)
-        for index, day in enumerate(dates, start=1):
-            label = f"[{index}/{len(dates)}] {day} workflow {workflow.name}"
-            started = time.perf_counter()
-            print(f"{label}: running ...", flush=True)
-            result = dg.execute_job(
-                job,
-                instance=instance,
-                run_config=run_config,
-                tags={"dagster/partition": day.isoformat(), "reassort/launched_by": "cli", **launch_tags(), **var_tags},
-            )
-            elapsed = time.perf_counter() - started
-            status = "ok" if result.success else "FAILED"
-            print(f"{label}: {status} in {elapsed:.1f} s (run {result.run_id})", flush=True)
-            print_module_outcome(instance, result.run_id)
-            if not result.success:
-                failures += 1
-                print_step_failures(result)
-                print_run_failure(instance, result.run_id)
-                if fail_fast:
-                    break
+        failures = run_days(
+            job, instance, dates, run_config, None, {"reassort/launched_by": "cli", **var_tags},
+            f" workflow {workflow.name}", fail_fast, after=outcome,
+        )
     where = f"scenario {workflow.scenario}" if workflow.scenario != "base" else "the official plan"
     print(f"{len(dates) - failures} of {len(dates)} runs of workflow {workflow.name} ok in "
           f"{time.perf_counter() - started_all:.1f} s (tables in {where}; data folder {project_paths.data_dir()})")
