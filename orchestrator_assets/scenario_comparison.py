@@ -33,6 +33,7 @@ FIGURES = (
     "sites_at_capacity",
 )
 DIFFERENCES_LISTED = 10
+_TABLES = ("knapsack.allocation", "raw.articles", "urgence.urgency_classification", "knapsack.site_summary")
 _ALLOCATION = (
     "SELECT a.site_id, a.article_id, a.level, a.lots, a.lots_hi, a.n_min, a.quantity, a.volume, a.value, a.v_hi, "
     "r.unit_cost FROM knapsack.allocation a LEFT JOIN raw.articles r "
@@ -50,27 +51,35 @@ class PlanFigures:
 def plan_figures(warehouse: Warehouse, day: date, scenario: str) -> PlanFigures:
     """The figures of one plan of `day` as a reader of `scenario` sees it."""
     view = warehouse.for_scenario(None if scenario == BASE else check_scenario_name(scenario))
-    allocation = view.read(_ALLOCATION, [day])
-    if allocation.is_empty():
-        raise LookupError(f"no knapsack.allocation for {day} in scenario {scenario!r}")
-    classes = view.read(
-        "SELECT count(*) AS n FROM urgence.urgency_classification WHERE partition_date = ? AND class = 'CRITIQUE_A'",
-        [day],
-    )
-    at_capacity = view.read(
-        "SELECT count(*) AS n FROM knapsack.site_summary WHERE partition_date = ? "
-        "AND capacity_total IS NOT NULL AND volume_used >= capacity_total - 1e-9",
-        [day],
-    )
+    with view.connection(_TABLES, partitions=[day]) as con:  # one set of views, over that day only
+        present = {
+            f"{schema}.{name}"
+            for schema, name in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+        }
+        missing = [table for table in _TABLES if table not in present]
+        if missing:
+            raise LookupError(f"no {', '.join(missing)} for {day} in scenario {scenario!r}")
+        allocation = con.execute(_ALLOCATION, [day]).pl()
+        if allocation.is_empty():
+            raise LookupError(f"no knapsack.allocation for {day} in scenario {scenario!r}")
+        critique_a = con.execute(
+            "SELECT count(*) FROM urgence.urgency_classification WHERE partition_date = ? AND class = 'CRITIQUE_A'",
+            [day],
+        ).fetchone()[0]
+        at_capacity = con.execute(
+            "SELECT count(*) FROM knapsack.site_summary WHERE partition_date = ? "
+            "AND capacity_total IS NOT NULL AND volume_used >= capacity_total - 1e-9",
+            [day],
+        ).fetchone()[0]
     metrics = plan_metrics(allocation)
     figures: dict[str, float | int | None] = {
-        "critique_a_pairs": int(classes["n"][0]),
+        "critique_a_pairs": int(critique_a),
         "critical_coverage": metrics["critical_coverage"],
         "value": metrics["value"],
         "volume": metrics["volume"],
         "cost": metrics["cost"],
         "shortages": int(allocation.filter(pl.col("lots") < pl.col("n_min")).height),
-        "sites_at_capacity": int(at_capacity["n"][0]),
+        "sites_at_capacity": int(at_capacity),
     }
     return PlanFigures(scenario, figures, allocation.select("site_id", "article_id", "lots"))
 

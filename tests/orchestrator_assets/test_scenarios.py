@@ -106,6 +106,12 @@ def test_compare_prints_the_figures_of_the_tables(what_if, capsys):
     assert f"{DAY}: base vs {WHAT_IF}" in printed and "value" in printed
 
 
+def test_compare_on_a_day_without_a_plan_says_so(what_if, capsys):
+    capsys.readouterr()
+    assert main(["compare", "--date", "2026-01-03", "base", WHAT_IF]) == 2
+    assert "no knapsack.allocation" in capsys.readouterr().err
+
+
 def test_explain_reads_the_scenario_when_asked(what_if, capsys):
     pair = query(capsys, "--scenario", WHAT_IF, "SELECT site_id, article_id, lots FROM knapsack.allocation "
                  "ORDER BY lots DESC, site_id, article_id LIMIT 1")[0]

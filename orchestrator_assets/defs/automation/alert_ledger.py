@@ -97,7 +97,8 @@ def undelivered(root: Path, now: float | None = None) -> list[dict]:
 
 
 def delivery_counts(root: Path) -> dict[str, int]:
-    """How many events are in each state (the metrics show them)."""
+    """How many events are in each state (delivered, failed, sending): what a look at the
+    ledger tells an operator (the tests read it; no metric shows it yet)."""
     counts: dict[str, int] = {}
     folder = root / LEDGER_DIR
     for path in folder.glob("*.json") if folder.is_dir() else ():
