@@ -14,6 +14,8 @@ by this interpreter (`python -m celery`), and adds what a cluster needs to be op
   `reassort/worker_pid`, the process executing it; `reassort/worker_main_pid`, the worker's
   main process) and the worker's code version (`reassort/code_version`), and says so in the
   run's log;
+- `reassort_knapsack_shard` solves a shard of a big partition's knapsack, which the run's
+  knapsack step sends to the same queue (defs/knapsack/shard_dispatch.py);
 - `reassort_worker_info`, a remote inspect command answering the worker's code version,
   queues, data folder and warehouse, and whether it sees a marker file in that warehouse:
   `reassort deploy --check` asks every worker (deploy_checks.py);
@@ -47,6 +49,8 @@ from dagster_celery.make_app import make_app
 
 from orchestrator_assets import project_paths
 from orchestrator_assets.code_version import code_version
+from orchestrator_assets.defs.knapsack import shard_exchange
+from orchestrator_assets.defs.knapsack.shard_dispatch import SHARD_TASK
 
 WORKER_TAG = "reassort/worker"
 WORKER_PID_TAG = "reassort/worker_pid"
@@ -163,6 +167,17 @@ def build_app():
             return _resume_run_command_body(
                 instance=instance, run_id=args.run_id, write_stream_fn=_ignore, set_exit_code_on_failure=True
             )
+
+    @app.task(bind=True, name=SHARD_TASK, ignore_result=True)
+    def knapsack_shard(self, relative: str, index: int) -> bool:
+        """Shard `index` of a sharded knapsack step (defs/knapsack/shard_dispatch.py), if the
+        step (or another worker) has not taken it yet; the folder resolved in this worker's
+        warehouse. A folder already gone (the step finished without it) is nothing to do."""
+        try:
+            folder = shard_exchange.resolve(project_paths.warehouse_path(), relative)
+            return shard_exchange.take_and_solve(folder, index, self.request.hostname or socket.gethostname())
+        except shard_exchange.ShardGone:
+            return False
 
     return app
 

@@ -258,7 +258,7 @@ def solve_groups(
     if missing:
         raise KeyError(f"no capacities for sites {missing[:10]}")
     if terms.height == 0:
-        return _empty_plan()
+        return empty_plan()
     if supply.height and supply.select(pl.col("supply").min() < 0).item():
         raise ValueError("supply must be >= 0 (SPEC §5.2: max(0, on_hand - stock_min))")
     if supply.height and supply.select(pl.struct("site_id", "article_id").is_duplicated().any()).item():
@@ -292,7 +292,8 @@ def solve_groups(
     )
 
 
-def _empty_plan() -> SourcedPlan:
+def empty_plan() -> SourcedPlan:
+    """A plan with no site: every frame empty, with its columns (depot_supply, group_summary)."""
     return SourcedPlan(
         allocation=pl.DataFrame(),
         site_summary=summary_frame([]),
@@ -320,7 +321,7 @@ def solve_sourced(
     grouped = pairs.filter(pl.col("site_id").is_in(list(sited)))
     outside = pairs.filter(~pl.col("site_id").is_in(list(sited)))
     plan = solve_groups(grouped, capacities, parents, supply, strategy, solver, time_limit_s, topup_ratio,
-                        gap_tolerance, workers) if grouped.height else _empty_plan()
+                        gap_tolerance, workers) if grouped.height else empty_plan()
     if outside.height:
         allocation, summary = solve_sites(outside, capacities, strategy, solver, time_limit_s, topup_ratio, workers)
         allocation = allocation.with_columns(source_site_id=pl.lit(None, dtype=pl.String))

@@ -13,7 +13,10 @@ conftest.py), against a local-mode run of the same tiny data set as the referenc
 2. a worker whose main process is killed (SIGKILL, by PID) while it executes a run: run
    monitoring finds the worker gone (cluster_launcher.py: it stops answering) and resumes
    the run, under its own id, on the other worker; the submit command ends with the day ok,
-   and the day's tables still equal the local run's.
+   and the day's tables still equal the local run's;
+3. a big partition's knapsack shards (issue 18, point 3): shards sent through the broker are
+   solved by the workers (claims name them) and merge into the whole plan; and a day run
+   with a shard threshold below its size is cut into shards and still equals the local run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ import pytest
 
 from data_generation.field_service import generate
 from orchestrator_assets.celery_worker import WORKER_MAIN_PID_TAG, WORKER_TAG
+from orchestrator_assets.defs.knapsack import shard_exchange
+from orchestrator_assets.defs.knapsack.shard_dispatch import celery_send
 from orchestrator_assets.project_paths import PROJECT_ROOT
+from solvers.knapsack.shards import merge_plans, plan_shards
+from solvers.knapsack.sourcing import solve_sourced
 from tests.cluster.conftest import REASSORT, closed_services, fresh_database, running_cluster
 
 pytestmark = pytest.mark.cluster
@@ -44,7 +51,7 @@ SEED = 5
 BACKFILL_TIMEOUT_S = 900  # 4 tiny days, two at a time, ~20-70 s each on 2 loaded cores
 #: columns that differ between any two runs: the run, timings, when a check ran
 VOLATILE = {"run_id", "build_ms", "solve_ms", "checked_at"}
-MASKS = {"knapsack.group_summary.detail": [r"LP [0-9.]+ s"]}
+MASKS = {"knapsack.group_summary.detail": [r"\b\d+(?:\.\d+)? s\b"]}  # durations: "LP 0.02 s", "MILP Optimal 0.01 s"
 
 
 def load_comparison():
@@ -195,3 +202,50 @@ def wait_for_started_run(instance: dg.DagsterInstance, known: set[str], timeout_
                 return run
         time.sleep(0.5)
     pytest.fail(f"no run started within {timeout_s} s")
+
+
+def test_shards_sent_through_the_broker_are_solved_by_the_workers_into_the_whole_plan(cluster):
+    from tests.solvers.knapsack.test_shards import partition, sorted_whole, without_timings
+
+    pairs, capacities, parents, supply = partition(11, depots=3, vans=3)
+    shards = plan_shards(pairs, parents, 3)
+    params = {"strategy": "criticite_hybride", "solver": "bnb", "time_limit_s": 10.0, "topup_ratio": 0.1, "gap_tolerance": 1e-3}
+    folder, relative = shard_exchange.shard_folder(cluster.data / "warehouse", "0123abcd-0000-4000-8000-00000000c1a5", "2026-01-04")
+    shard_exchange.write_problem(
+        folder, [pairs.filter(pl.col("site_id").is_in(sites)) for sites in shards], capacities, parents, supply, params
+    )
+    with cluster.instance() as instance:
+        send = celery_send(instance, relative)
+        assert send is not None, "a cluster instance sends shards through Celery"
+        for index in range(len(shards)):
+            send(index)
+    deadline = time.monotonic() + 180
+    while not all(shard_exchange.has_result(folder, index) for index in range(len(shards))):
+        assert time.monotonic() < deadline, "the workers did not solve the shards in 180 s\n" + cluster.logs()
+        time.sleep(0.5)
+    token = cluster.queue.rsplit("-", 1)[1]
+    owners = {shard_exchange.claim_owner(folder, index).split("@")[0] for index in range(len(shards))}
+    assert owners <= {f"w1-{token}", f"w2-{token}"}, owners
+    merged = without_timings(merge_plans([shard_exchange.read_result(folder, index) for index in range(len(shards))]))
+    reference = sorted_whole(solve_sourced(pairs, capacities, parents, supply, **params))
+    for name in reference:
+        assert merged[name].equals(reference[name].select(merged[name].columns)), name
+    shard_exchange.remove(folder)
+
+
+def test_a_day_cut_into_knapsack_shards_equals_the_local_run(cluster, local_reference):
+    day = DAYS[3]
+    submitted = cluster.reassort(
+        "run", "--date", day.isoformat(), "--submit", "--set", "knapsack.shard_pairs=60", timeout_s=BACKFILL_TIMEOUT_S
+    )
+    assert submitted.returncode == 0, submitted.stdout + submitted.stderr + cluster.logs()
+    with cluster.instance() as instance:
+        run = max(
+            (r for r in instance.get_runs() if r.tags.get("dagster/partition") == day.isoformat()),
+            key=lambda r: r.create_timestamp,
+        )
+        lines = [entry.user_message for entry in instance.all_logs(run.run_id) if entry.step_key == "knapsack"]
+    assert any("2 shards of" in line for line in lines), lines
+    assert any("shards per solver:" in line for line in lines), lines
+    assert not (cluster.data / "warehouse" / "_shards" / run.run_id).exists()
+    assert_same_tables(local_reference, cluster.data / "warehouse", day)

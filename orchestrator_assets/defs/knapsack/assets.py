@@ -20,11 +20,15 @@ import polars as pl
 
 from orchestrator_assets.asset_conventions import config_metadata, module_asset_args, raw_input, upstream
 from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP, KnapsackConfig
+from orchestrator_assets.defs.knapsack.shard_dispatch import celery_send, solve_sharded
+from orchestrator_assets.defs.knapsack.shard_exchange import shard_folder
 from orchestrator_assets.metadata_tables import markdown_table
+from orchestrator_assets.project_paths import warehouse_path
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from solvers.knapsack.alternatives import alternatives, critical_coverage
 from solvers.knapsack.batch import category_use_frame
 from solvers.knapsack.capacity_limits import site_capacity_limits
+from solvers.knapsack.shards import merge_plans, plan_shards, shard_count
 from solvers.knapsack.shortfall import with_bound_by
 from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_stock, van_parents
 
@@ -80,29 +84,23 @@ def solve_in_batches(
     started = time.perf_counter()
     parents = parents or {}
     supply = supply if supply is not None else pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "supply": pl.Int64})
-    sites = sorted(pairs["site_id"].unique().to_list())
-    units: dict[str, list[str]] = {}
-    for site in sites:
-        units.setdefault(parents.get(site, site), []).append(site)
-    keys = sorted(units)
-    size = max(1, -(-len(keys) // batches))
-    plans, done = [], 0
-    for first in range(0, len(keys), size):
-        chunk_sites = [site for key in keys[first : first + size] for site in units[key]]
-        chunk = pairs.filter(pl.col("site_id").is_in(chunk_sites))
+    plans, done, n_sites = [], 0, pairs["site_id"].n_unique()
+    for chunk_sites in plan_shards(pairs, parents, batches):
         plans.append(solve_sourced(
-            chunk, limits, {site: parents[site] for site in chunk_sites if site in parents}, supply,
-            strategy=config.strategy, solver=config.solver, time_limit_s=config.time_limit_s,
-            topup_ratio=config.topup_ratio, gap_tolerance=config.gap_tolerance, workers=workers,
+            pairs.filter(pl.col("site_id").is_in(chunk_sites)), limits,
+            {site: parents[site] for site in chunk_sites if site in parents}, supply, workers=workers, **solve_params(config),
         ))
         done += len(chunk_sites)
-        progress(f"{done}/{len(sites)} sites solved, {time.perf_counter() - started:.1f} s")
-    if not plans:
-        return solve_sourced(pairs, limits, {}, supply, strategy=config.strategy, solver=config.solver)
-    return SourcedPlan(*(
-        pl.concat([getattr(plan, name) for plan in plans], how="diagonal_relaxed")
-        for name in ("allocation", "site_summary", "group_summary", "depot_supply")
-    ))
+        progress(f"{done}/{n_sites} sites solved, {time.perf_counter() - started:.1f} s")
+    return merge_plans(plans)
+
+
+def solve_params(config: KnapsackConfig) -> dict:
+    """The solver's parameters of a run (what a shard solved elsewhere needs too)."""
+    return {
+        "strategy": config.strategy, "solver": config.solver, "time_limit_s": config.time_limit_s,
+        "topup_ratio": config.topup_ratio, "gap_tolerance": config.gap_tolerance,
+    }
 
 
 def selected_pairs(pairs: pl.DataFrame, articles: pl.DataFrame, categories: list[str], partition_date: date) -> pl.DataFrame:
@@ -268,11 +266,19 @@ def knapsack_asset(
         ),
         articles,
     )
-    plan = solve_in_batches(
-        pairs, limits, config, workers, lambda line: context.log.info(f"knapsack {partition_date}: {line}"),
-        parents=parents, supply=supply,
-        batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
-    )
+    progress = lambda line: context.log.info(f"knapsack {partition_date}: {line}")  # noqa: E731
+    count = shard_count(pairs.height, config.shard_pairs)
+    folder, relative = shard_folder(warehouse_path(), context.run_id, context.partition_key)
+    send = celery_send(context.instance, relative) if count > 1 else None
+    if send is not None:
+        plan = solve_sharded(
+            plan_shards(pairs, parents, count), pairs, limits, parents, supply, solve_params(config), folder, send, progress
+        )
+    else:
+        plan = solve_in_batches(
+            pairs, limits, config, workers, progress, parents=parents, supply=supply,
+            batches=10 if workers == 1 else 2,  # each batch of a pool pays the workers' start-up
+        )
     elapsed = time.perf_counter() - started
     context.log.info(f"knapsack {partition_date}: {n_sites} sites solved in {elapsed:.1f} s")
     common_metadata = config_metadata(config)

@@ -54,3 +54,9 @@ class KnapsackConfig(dg.Config):
         description="Processes solving sites in parallel (from 100 sites on). With bnb one process is faster "
         "up to ~2,000 sites: each spawned worker costs ~2.5 s of start-up.",
     )
+    shard_pairs: int = Field(
+        default=500_000, ge=1,
+        description="Cluster mode: a partition of more pairs than this is cut into shards (a depot group is never "
+        "split) that the cluster's workers solve alongside this step; the plan equals the unsharded one. Ignored "
+        "in local mode (knapsack.workers uses the machine's cores).",
+    )
