@@ -30,6 +30,8 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))  # tests.cluster.conftest: the cluster the tests start
 
+import dagster as dg  # noqa: E402
+
 from data_generation.field_service import generate  # noqa: E402
 from tests.cluster.conftest import closed_services, fresh_database, running_cluster  # noqa: E402
 
@@ -51,10 +53,7 @@ def knapsack_step(cluster, day: date) -> tuple[float, list[str], str, dict[str, 
     """(the last run's knapsack step seconds, its shard lines, the run's worker, every step's
     seconds)."""
     with cluster.instance() as instance:
-        run = max(
-            (r for r in instance.get_runs() if r.tags.get("dagster/partition") == day.isoformat()),
-            key=lambda r: r.create_timestamp,
-        )
+        run = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": day.isoformat()}), limit=1)[0]  # newest
         steps, lines = {}, []
         for entry in instance.all_logs(run.run_id):
             event = entry.dagster_event

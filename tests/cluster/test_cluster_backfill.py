@@ -240,10 +240,7 @@ def test_a_day_cut_into_knapsack_shards_equals_the_local_run(cluster, local_refe
     )
     assert submitted.returncode == 0, submitted.stdout + submitted.stderr + cluster.logs()
     with cluster.instance() as instance:
-        run = max(
-            (r for r in instance.get_runs() if r.tags.get("dagster/partition") == day.isoformat()),
-            key=lambda r: r.create_timestamp,
-        )
+        run = instance.get_runs(filters=dg.RunsFilter(tags={"dagster/partition": day.isoformat()}), limit=1)[0]  # newest
         lines = [entry.user_message for entry in instance.all_logs(run.run_id) if entry.step_key == "knapsack"]
     assert any("2 shards of" in line for line in lines), lines
     assert any("shards per solver:" in line for line in lines), lines
