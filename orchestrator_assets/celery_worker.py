@@ -62,7 +62,7 @@ INFO_COMMAND = "reassort_worker_info"
 MARKER_DIR = "_cluster"
 _TOKEN = re.compile(r"^[0-9a-f]{32}$")
 #: imported by the main process before it forks a run's process (seconds of imports each)
-PRELOAD = ("polars", "duckdb", "pyarrow", "numpy", "numba", "matplotlib.pyplot")
+PRELOAD = ("polars", "duckdb", "pyarrow", "numpy", "numba")
 
 
 class NotAClusterInstance(RuntimeError):

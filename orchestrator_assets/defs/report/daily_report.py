@@ -4,18 +4,15 @@ Sections: KPI tiles, the projected stock of the most urgent pairs, the 12 urgenc
 capacity use per site and category, the lots to ship (largest value first), and the
 forecast's accuracy per method and ABC class (stock.forecast_backtest, solvers.backtest).
 
-Charts: matplotlib, rendered to SVG and written inline into the page. Why matplotlib rather
-than plotly (or altair, already installed with great-expectations):
-- the page must open offline, on any machine, and be mailed or archived as one file: inline
-  SVG needs no JavaScript at all, where plotly would embed ~3.5 MB of plotly.js into every
-  report (or load it from a CDN, which is not allowed) and altair needs vega-embed's JS;
-- SVG is vector (sharp when zoomed or printed) and small: a few tens of kB per chart, text
-  drawn as paths (matplotlib's default `svg.fonttype = path`), so no font is needed;
-- matplotlib is the most widely kept Python plotting library, with no browser or external
-  binary at render time (the object API, `matplotlib.figure.Figure`, needs no pyplot and no
-  global backend state, so rendering is safe inside a Dagster step).
-What the page loses is interactivity (hover, zoom); the numbers behind every chart are in
-the tables beside it, and the warehouse answers the rest (docs/sql-recipes.md).
+Charts (charts.py): SVG written inline into the page. Why inline SVG rather than plotly (or
+altair, already installed with great-expectations): the page must open offline, on any
+machine, and be mailed or archived as one file; inline SVG needs no JavaScript at all, where
+plotly would embed ~3.5 MB of plotly.js into every report (or load it from a CDN, which is not
+allowed) and altair needs vega-embed's JS; SVG is vector (sharp when zoomed or printed) and
+small. The SVG is written by the report itself (svg_drawing.py), not by matplotlib, which
+took 2.3-5.6 s per day for these four charts (issue 14). What the page loses is
+interactivity (hover, zoom); the numbers behind every chart are in the tables beside it, and
+the warehouse answers the rest (docs/sql-recipes.md).
 
 Nothing here computes a SPEC formula: the curves come from solvers.projection, the critical
 coverage from the knapsack assets; this module counts, sorts and draws.
@@ -24,31 +21,22 @@ coverage from the knapsack assets; this module counts, sorts and draws.
 from __future__ import annotations
 
 import html
-import io
 import math
-import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 import polars as pl
 
+from orchestrator_assets.defs.report.charts import TOTAL, accuracy_chart, capacity_chart, class_chart, projection_chart
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS
 from solvers.abc import ABC_CLASSES
 from solvers.backtest import ALL_CLASSES
-from solvers.forecasting import FORECAST_METHODS
 from solvers.knapsack.alternatives import critical_coverage
 from solvers.urgency import LEVELS, URGENCY_CLASSES
-
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
 
 CURVES_DRAWN = 6  # most urgent pairs whose projected stock is drawn
 SITES_DRAWN = 30  # sites in the capacity chart (fullest first); the table lists them all
 ALLOCATION_ROWS_SHOWN = 300  # rows of the allocation table; the warehouse has the rest
-LEVEL_COLOURS = {"CRITIQUE": "#c0392b", "URGENT": "#e67e22", "SURVEILLANCE": "#d4ac0d", "NORMAL": "#27ae60"}
-CATEGORY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
-TOTAL = "TOTAL"
 
 
 @dataclass(frozen=True)
@@ -167,175 +155,6 @@ def report_kpis(data: DailyReportData) -> dict[str, float | int]:
         "cost_shipped": round(float(cost or 0.0), 2),
         "critical_coverage": round(critical_coverage(allocation), 4) if allocation.height else 1.0,
     }
-
-
-# --- charts ------------------------------------------------------------------------------
-
-_SVG_PROLOG = re.compile(r"\A.*?(?=<svg)", re.DOTALL)
-_SVG_NAMESPACES = re.compile(r'\s+xmlns(:xlink)?="[^"]*"')
-_SVG_REFERENCE = re.compile(r'(?:href="#|url\(#)([^")]+)')
-_SVG_ID = re.compile(r'\s+id="([^"]*)"')
-
-
-def new_figure(width: float, height: float) -> Figure:
-    """A figure of the object API (no pyplot, no global backend state). matplotlib is imported
-    on the first chart, so loading the code location does not pay for it."""
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
-
-
-def svg_inline(figure: Figure, name: str, label: str) -> str:
-    """The figure as an <svg> element to write into HTML: no XML prolog or DOCTYPE, no
-    metadata block, no namespace URIs (HTML5 gives inline SVG its namespace), so the page
-    names no outside address at all; ``name`` prefixes the element ids the drawing refers to."""
-    buffer = io.StringIO()
-    figure.savefig(
-        buffer, format="svg", bbox_inches="tight",
-        metadata={"Creator": None, "Date": None, "Format": None, "Type": None},
-    )  # fmt: skip
-    svg = _SVG_NAMESPACES.sub("", _SVG_PROLOG.sub("", buffer.getvalue(), count=1))
-    # matplotlib names every group (figure_1, axes_1, ...) and glyph (DejaVuSans-48) the same way
-    # in each chart: drop the ids nothing refers to and prefix the others, so ids are unique on the page.
-    referenced = set(_SVG_REFERENCE.findall(svg))
-    svg = _SVG_ID.sub(lambda match: f' id="{name}-{match.group(1)}"' if match.group(1) in referenced else "", svg)
-    svg = _SVG_REFERENCE.sub(lambda match: match.group(0).replace("#", f"#{name}-", 1), svg)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label)}" ', 1)
-
-
-def projection_chart(urgent_pairs: pl.DataFrame, curves: pl.DataFrame, horizon_days: int) -> str:
-    """Small multiples: S_0..S_H of each urgent pair, its stock_min, zero and its lead time."""
-    n = urgent_pairs.height
-    columns = min(3, max(n, 1))
-    rows = max(1, math.ceil(n / columns))
-    figure = new_figure(3.6 * columns, 2.5 * rows)
-    axes = figure.subplots(rows, columns, squeeze=False)
-    by_pair = curves.partition_by("site_id", "article_id", as_dict=True) if curves.height else {}
-    for index, pair in enumerate(urgent_pairs.iter_rows(named=True)):
-        ax = axes[index // columns][index % columns]
-        curve = by_pair.get((pair["site_id"], pair["article_id"]))
-        colour = LEVEL_COLOURS.get(pair["level"], "#34495e")
-        if curve is not None:
-            curve = curve.sort("d")
-            d, stock = curve["d"].to_list(), curve["stock"].to_list()
-            ax.plot(d, stock, color=colour, linewidth=1.6, marker="o", markersize=2.2, label="projected stock")
-            ax.fill_between(d, stock, 0, where=[s < 0 for s in stock], color="#c0392b", alpha=0.15, interpolate=True)
-        ax.axhline(pair["stock_min"], color="#7f8c8d", linestyle="--", linewidth=1, label="stock_min")
-        ax.axhline(0, color="#c0392b", linewidth=0.8)
-        lead_time = min(int(pair["lead_time_days"]), horizon_days)
-        ax.axvline(lead_time, color="#2c3e50", linestyle=":", linewidth=1, label="lead time")
-        ax.set_xlim(0, max(horizon_days, 1))
-        ax.set_title(f"{pair['site_id']} · {pair['article_id']}\n{pair['class']} · U = {pair['u_total']:.2f}", fontsize=8.5)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("day d after D", fontsize=7)
-        ax.grid(alpha=0.25)
-    for index in range(n, rows * columns):
-        axes[index // columns][index % columns].set_axis_off()
-    if n:
-        handles, labels = axes[0][0].get_legend_handles_labels()
-        figure.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=7.5, frameon=False)
-    else:
-        axes[0][0].text(0.5, 0.5, "no pair today", ha="center", va="center", transform=axes[0][0].transAxes)
-    return svg_inline(figure, "p", "Projected stock of the most urgent pairs")
-
-
-def class_chart(counts: pl.DataFrame) -> str:
-    """Pairs per class: 12 bars grouped by level, coloured by level, lighter from A to C."""
-    figure = new_figure(8.5, 2.8)
-    ax = figure.subplots()
-    alpha = {"A": 1.0, "B": 0.7, "C": 0.45}
-    positions = [i + (i // len(ABC_CLASSES)) * 0.6 for i in range(counts.height)]
-    rows = list(counts.iter_rows(named=True))
-    bars = ax.bar(
-        positions, [row["pairs"] for row in rows],
-        color=[LEVEL_COLOURS[row["level"]] for row in rows], edgecolor="#2c3e50", linewidth=0.4,
-    )  # fmt: skip
-    for bar, row in zip(bars, rows):
-        bar.set_alpha(alpha.get(row["abc"], 1.0))
-    ax.bar_label(bars, fontsize=7, padding=1)
-    ax.set_xticks(positions, [row["abc"] for row in rows], fontsize=7.5)
-    for start in range(0, len(rows), len(ABC_CLASSES)):
-        middle = sum(positions[start : start + len(ABC_CLASSES)]) / len(ABC_CLASSES)
-        ax.text(middle, -0.16, rows[start]["level"], ha="center", va="top", fontsize=8,
-                color=LEVEL_COLOURS[rows[start]["level"]], transform=ax.get_xaxis_transform())  # fmt: skip
-    ax.set_ylabel("pairs", fontsize=8)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.spines[["top", "right"]].set_visible(False)
-    ax.margins(y=0.15)
-    return svg_inline(figure, "k", "Pairs per urgency class")
-
-
-def capacity_chart(use: pl.DataFrame, max_sites: int = SITES_DRAWN) -> str:
-    """Share of each capacity used, per site (fullest sites first), one bar per category."""
-    limited = use.filter(pl.col("share").is_not_null())
-    fullest = (
-        limited.group_by("site_id").agg(pl.col("share").max().alias("top"))
-        .sort(["top", "site_id"], descending=[True, False]).head(max_sites)["site_id"].to_list()
-    )  # fmt: skip
-    categories = [TOTAL] + sorted(c for c in limited["category"].unique().to_list() if c != TOTAL)
-    height = max(1.8, 0.22 * len(fullest) * max(1, len(categories)) ** 0.5 + 0.9)
-    figure = new_figure(8.5, height)
-    ax = figure.subplots()
-    if not fullest:
-        ax.text(0.5, 0.5, "no site solved", ha="center", va="center", transform=ax.transAxes)
-        ax.set_axis_off()
-        return svg_inline(figure, "c", "Capacity used per site")
-    band = 0.8 / len(categories)
-    lookup = {(row["site_id"], row["category"]): row["share"] for row in limited.iter_rows(named=True)}
-    for k, category in enumerate(categories):
-        ys, widths = [], []
-        for i, site in enumerate(fullest):
-            share = lookup.get((site, category))
-            if share is not None:
-                ys.append(i - 0.4 + band * (k + 0.5))
-                widths.append(100.0 * share)
-        colour = "#2c3e50" if category == TOTAL else CATEGORY_COLOURS[(k - 1) % len(CATEGORY_COLOURS)]
-        ax.barh(ys, widths, height=band * 0.92, color=colour, label=category)
-    ax.axvline(100, color="#c0392b", linewidth=1, linestyle="--")
-    ax.set_yticks(range(len(fullest)), fullest, fontsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("% of capacity used", fontsize=8)
-    ax.tick_params(axis="x", labelsize=7)
-    ax.set_xlim(0, max(105.0, 100.0 * (limited["share"].max() or 0.0) + 5))
-    figure.legend(fontsize=7, loc="outside right upper", frameon=False)
-    ax.grid(axis="x", alpha=0.25)
-    return svg_inline(figure, "c", "Capacity used per site and category")
-
-
-def accuracy_chart(accuracy: pl.DataFrame) -> str:
-    """Per ABC class and overall: MAE (pieces per day) and scaled error of each method, one
-    bar per method; sba, the default, outlined."""
-    figure = new_figure(8.5, 2.8)
-    axes = figure.subplots(1, 2)
-    if not accuracy.height:
-        for ax in axes:
-            ax.set_axis_off()
-        axes[0].text(0.5, 0.5, "no backtest for this day", ha="center", va="center", transform=axes[0].transAxes)
-        return svg_inline(figure, "a", "Forecast accuracy per method")
-    classes = accuracy["abc"].unique(maintain_order=True).to_list()
-    methods = [m for m in FORECAST_METHODS if m in set(accuracy["method"])]
-    band = 0.8 / len(methods)
-    lookup = {(row["abc"], row["method"]): row for row in accuracy.iter_rows(named=True)}
-    for ax, metric, label in ((axes[0], "mae", "MAE (pieces / day)"), (axes[1], "scaled_error", "scaled error")):
-        for k, method in enumerate(methods):
-            xs, heights = [], []
-            for i, abc in enumerate(classes):
-                value = lookup.get((abc, method), {}).get(metric)
-                if value is not None:
-                    xs.append(i - 0.4 + band * (k + 0.5))
-                    heights.append(value)
-            ax.bar(
-                xs, heights, width=band * 0.92, color=CATEGORY_COLOURS[k % len(CATEGORY_COLOURS)], label=method,
-                edgecolor="#2c3e50", linewidth=1.2 if method == "sba" else 0.0,
-            )  # fmt: skip
-        ax.set_xticks(range(len(classes)), classes, fontsize=7.5)
-        ax.set_title(label, fontsize=8.5)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.grid(axis="y", alpha=0.25)
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=len(labels), fontsize=7.5, frameon=False)
-    return svg_inline(figure, "a", "Forecast accuracy per method and ABC class")
 
 
 # --- the page ------------------------------------------------------------------------------
