@@ -113,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
     local_s = time.monotonic() - started
     with instance_at(local / "home") as instance:
         local_runs = [run_phases(instance, run)["execution"] for run in instance.get_runs() if "dagster/partition" in run.tags]
+    print(f"local   reassort run --from --to           {local_s:7.1f} s wall ({len(local_runs)} day runs, "
+          f"execution median {statistics.median(local_runs):.1f} s)", flush=True)
 
     remote = scratch / "cluster"
     generate(args.profile, first, args.days, remote / "data", seed=args.seed)

@@ -3,9 +3,11 @@
 This module is the Dagster wiring only: which checks a table has, and how each is evaluated,
 is check_registry.py (its suite checks from suites.py, its cross-table checks CROSS_CHECKS).
 
-One `@multi_asset_check` op per table (`validate_<schema>__<table>`) reads the partition(s)
-just written from the warehouse, evaluates the table's checks (check_registry.py), appends
-every result to validation.check_results, and reports one Dagster check result per check:
+One `@multi_asset_check` op per table (`validate_<schema>__<table>`), or per step for the
+tables one step writes together (`validate_knapsack`: allocation, site_summary, category_use,
+depot_supply, group_summary), reads the partition(s) just written from the warehouse,
+evaluates the table's checks (check_registry.py), appends every result to
+validation.check_results, and reports one Dagster check result per check:
 
 - blocking checks (severity ERROR on failure): the run stops before any asset downstream
   of the table in that partition; the step failure names the asset and the check, the
@@ -13,10 +15,13 @@ every result to validation.check_results, and reports one Dagster check result p
   failing rows, and the run log has the same in one error line;
 - soft checks (severity WARN, never block): the result is recorded and shown as a warning.
 
-One op per table rather than one per check: a check op is a step, and on the multiprocess
-executor a step costs ~2 s of process start-up on 2 cores. One op per table (not per module)
-because a check op runs after its table, and a blocking check of stock_initial must not wait
-for stock_projection, which is downstream of it.
+Why not one op per check: a check op is a step, and a step costs ~0.2 s in process (~2 s of
+process start-up with the multiprocess executor). Why not one op per module: a check op runs
+after every table it checks, and a blocking check of stock_initial must hold back
+stock_projection, which is downstream of it; given one op over a chain of tables, Dagster
+splits it into nodes named `<op>_2`, `<op>_3`... (measured: 23 tables became 12 nodes), whose
+run config paths users cannot guess. Tables written by the same step have no such order
+between them, so they share one op (issue 14: 19 check steps instead of 23).
 
 Partition ranges (the single-run backfills of the raw tables) are checked day by day: one
 history row per day and check, one Dagster result per check for the run.
@@ -30,6 +35,7 @@ table's latest partition.
 """
 
 import time
+from collections.abc import Iterator
 from datetime import date
 
 import dagster as dg
@@ -47,6 +53,15 @@ from orchestrator_assets.warehouse import Warehouse
 
 CONFIG_GROUP = "validation"
 PARTITIONED_CHECKS = False
+#: tables one step writes together (the knapsack multi-asset), checked by one op named after
+#: the step; knapsack.alternatives, written on request only, is not among them: an op whose
+#: input was not produced is skipped, and would take the other tables' checks with it
+CHECKED_TOGETHER = {
+    "knapsack": frozenset({
+        "knapsack.allocation", "knapsack.site_summary", "knapsack.category_use", "knapsack.depot_supply",
+        "knapsack.group_summary",
+    }),
+}  # fmt: skip
 DESCRIPTION_LIMIT = 1500
 
 
@@ -121,66 +136,90 @@ def capacity_overrides(run_config: dict) -> dict[str, dict[str, float]]:
     return dict((knapsack.get("config") or {}).get("capacity") or {})
 
 
-def build_table_checks(suite: TableSuite, partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+def check_table(
+    context: dg.AssetCheckExecutionContext,
+    config: ValidationConfig,
+    warehouse: Warehouse,
+    suite: TableSuite,
+    checks: list[CheckDeclaration],
+) -> Iterator[dg.AssetCheckResult]:
+    """One table's `checks` over the run's partition(s): evaluated, appended to the history,
+    logged, and one Dagster result each."""
+    started = time.perf_counter()
     key = dg.AssetKey(suite.asset_path)
     asset = key.to_user_string()
-    checks = declarations(suite)
+    wanted = {check.name for check in checks}
+    dates = partition_dates(context, warehouse, suite.name)
+    frames = read_partitions(warehouse, suite.name, dates)
+    per_check: dict[str, list[tuple[date, CheckOutcome, float]]] = {check.name: [] for check in checks}
+    history = []
+    previous = None
+    for day in dates:
+        inputs = CheckInputs(warehouse, day, frames[day], config, capacity_overrides(context.run.run_config))
+        outcomes, seconds = evaluate_partition(suite, inputs, previous)
+        previous = (frames[day], outcomes[: len(suite.check_names())])
+        outcomes = [outcome for outcome in outcomes if outcome.check in wanted]
+        for outcome in outcomes:
+            per_check[outcome.check].append((day, outcome, seconds[outcome.check]))
+        history.append(
+            check_results_frame(
+                day, asset, outcomes,
+                severity={check.name: check.severity for check in checks},
+                blocking={check.name: check.blocking for check in checks},
+            )
+        )
+    append_check_results(warehouse, pl.concat(history), asset, context.run.run_id)
+    for check in checks:
+        for day, outcome, _ in per_check[check.name]:
+            if not outcome.passed:
+                log = context.log.error if check.blocking else context.log.warning
+                log(f"{'blocking' if check.blocking else 'soft'} check {asset} {check.name} failed on {day}: "
+                    f"{_truncate(outcome.detail)}")
+    context.log.info(f"{asset}: {len(checks)} checks on {len(dates)} partition(s) in {time.perf_counter() - started:.2f} s")
+    for check in checks:
+        yield check_result(key, check, per_check[check.name])
+
+
+def build_table_checks(name: str, suites: list[TableSuite], partitions_def: dg.PartitionsDefinition) -> dg.AssetChecksDefinition:
+    """The checks of `suites` (one table, or the tables one step writes), as one op `validate_<name>`."""
     specs = [
         dg.AssetCheckSpec(
             check.name,
-            asset=key,
+            asset=dg.AssetKey(suite.asset_path),
             description=check.description,
             blocking=check.blocking,
             partitions_def=partitions_def if PARTITIONED_CHECKS else None,
             additional_deps=[dg.AssetKey(table.split(".")) for table in check.reads],
             metadata={"severity": check.severity},
         )
-        for check in checks
+        for suite in suites
+        for check in declarations(suite)
     ]
 
     @dg.multi_asset_check(
         specs=specs,
-        name=f"validate_{suite.schema}__{suite.table}",
-        description=f"VALIDATION_FINALE checks of {suite.name} (suite {suite.name}, evaluated by validation.engine, "
-        "+ cross-table checks).",
+        name=f"validate_{name}",
+        description=f"VALIDATION_FINALE checks of {', '.join(suite.name for suite in suites)} (their suites, "
+        "evaluated by validation.engine, + cross-table checks).",
+        can_subset=True,
         op_tags={CONFIG_TAG: CONFIG_GROUP},
     )
     def _validate(context: dg.AssetCheckExecutionContext, config: ValidationConfig, warehouse: Warehouse):
-        started = time.perf_counter()
-        dates = partition_dates(context, warehouse, suite.name)
-        frames = read_partitions(warehouse, suite.name, dates)
-        per_check: dict[str, list[tuple[date, CheckOutcome, float]]] = {check.name: [] for check in checks}
-        history = []
-        previous = None
-        for day in dates:
-            inputs = CheckInputs(warehouse, day, frames[day], config, capacity_overrides(context.run.run_config))
-            outcomes, seconds = evaluate_partition(suite, inputs, previous)
-            previous = (frames[day], outcomes[: len(suite.check_names())])
-            for outcome in outcomes:
-                per_check[outcome.check].append((day, outcome, seconds[outcome.check]))
-            history.append(
-                check_results_frame(
-                    day, asset, outcomes,
-                    severity={check.name: check.severity for check in checks},
-                    blocking={check.name: check.blocking for check in checks},
-                )
-            )
-        append_check_results(warehouse, pl.concat(history), asset, context.run.run_id)
-        for check in checks:
-            for day, outcome, _ in per_check[check.name]:
-                if not outcome.passed:
-                    log = context.log.error if check.blocking else context.log.warning
-                    log(f"{'blocking' if check.blocking else 'soft'} check {asset} {check.name} failed on {day}: "
-                        f"{_truncate(outcome.detail)}")
-        context.log.info(
-            f"{asset}: {len(checks)} checks on {len(dates)} partition(s) in {time.perf_counter() - started:.2f} s"
-        )
-        for check in checks:
-            yield check_result(key, check, per_check[check.name])
+        selected = context.selected_asset_check_keys
+        for suite in suites:
+            key = dg.AssetKey(suite.asset_path)
+            checks = [check for check in declarations(suite) if dg.AssetCheckKey(key, check.name) in selected]
+            if checks:
+                yield from check_table(context, config, warehouse, suite, checks)
 
     return _validate
 
 
 def build_validation_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
-    """The checks of every raw.* input and every module output (one op per table)."""
-    return [build_table_checks(suite, partitions_def) for suite in TABLE_SUITES.values()]
+    """The checks of every raw.* input and every module output: one op per table, or per step
+    for the tables a step writes together."""
+    ops: dict[str, list[TableSuite]] = {}
+    for suite in TABLE_SUITES.values():
+        step = next((name for name, tables in CHECKED_TOGETHER.items() if suite.name in tables), None)
+        ops.setdefault(step or f"{suite.schema}__{suite.table}", []).append(suite)
+    return [build_table_checks(name, suites, partitions_def) for name, suites in ops.items()]
