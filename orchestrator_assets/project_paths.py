@@ -7,6 +7,7 @@ and DAGSTER_HOME (default ./.dagster_home, git-ignored).
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -45,19 +46,37 @@ run_monitoring:
 {TELEMETRY_OFF}"""
 
 
+def event_log_config(home: Path) -> str:
+    """The event log of a local instance: Dagster's SQLite files, in Dagster's default folder,
+    through local_event_storage.py (its connections kept open: issue 14)."""
+    return (
+        "event_log_storage:\n"
+        "  module: orchestrator_assets.local_event_storage\n"
+        "  class: PooledSqliteEventLogStorage\n"
+        "  config:\n"
+        f"    base_dir: {json.dumps(str(home / 'history' / 'runs'))}\n"
+    )
+
+
 def dagster_home() -> Path:
     """Dagster's instance folder (run history, event logs); created on first use."""
     home = Path(os.environ.get("DAGSTER_HOME", PROJECT_ROOT / ".dagster_home")).resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():  # Dagster's default storage, without its warning on every command
-        config.write_text(INSTANCE_CONFIG)
+        config.write_text(INSTANCE_CONFIG + event_log_config(home))
     else:
         text = config.read_text()
-        # a home this project created before telemetry was set: turn it off, as in a new one
-        # (a dagster.yaml the operator wrote is left alone)
-        if text.startswith(INSTANCE_HEADER) and "\ntelemetry:" not in text:
-            config.write_text(text.rstrip("\n") + "\n" + TELEMETRY_OFF)
+        # a home this project created earlier: telemetry off and the event log of a new one;
+        # its runs' event logs stay where they are (the same folder, the same files).
+        # A dagster.yaml the operator wrote is left alone.
+        if text.startswith(INSTANCE_HEADER):
+            if "\ntelemetry:" not in text:
+                text = text.rstrip("\n") + "\n" + TELEMETRY_OFF
+            if "\nevent_log_storage:" not in text:
+                text = text.rstrip("\n") + "\n" + event_log_config(home)
+            if text != config.read_text():
+                config.write_text(text)
     return home
 
 
