@@ -150,3 +150,15 @@ def test_a_folder_already_removed_is_nothing_to_do_for_a_late_worker(tmp_path):
     shard_exchange.remove(folder)
     with pytest.raises(shard_exchange.ShardGone):
         shard_exchange.take_and_solve(shard_exchange.resolve(tmp_path, relative), 1, "late")
+
+
+def test_with_the_broker_gone_the_step_solves_every_shard_itself(tmp_path):
+    folder, _, shards, _, whole = prepared(tmp_path, count=3)
+
+    def unreachable(index: int) -> None:
+        raise ConnectionRefusedError("redis://127.0.0.1:6379 refused the connection")
+
+    lines: list[str] = []
+    plans, solved_by = solve_shards(folder, len(shards), unreachable, lines.append)
+    assert sum("not sent to the workers (ConnectionRefusedError" in line for line in lines) == len(shards) - 1
+    assert set(solved_by) == set(range(len(shards)))

@@ -71,7 +71,11 @@ def solve_shards(
     started = time.perf_counter()
     me = owner_name()
     for index in range(1, count):
-        send(index)
+        try:
+            send(index)
+        except Exception as error:  # the broker unreachable: the step solves what was not sent
+            log(f"shard {index + 1}/{count} not sent to the workers ({type(error).__name__}: {error}): "
+                "this step solves it")
     solved_by: dict[int, str] = {}
 
     def solve_here(index: int, how: str) -> None:
