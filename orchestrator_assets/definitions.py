@@ -6,6 +6,8 @@ tests can point it at a temporary folder; `defs` is what `dagster dev` / workspa
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -14,7 +16,7 @@ from orchestrator_assets import project_paths
 from orchestrator_assets.defs.automation.alert_sensors import build_alert_sensors, build_freshness_check
 from orchestrator_assets.defs.automation.extract_sensor import build_extract_sensor
 from orchestrator_assets.defs.automation.schedules import build_schedules
-from orchestrator_assets.defs.automation.workflows import build_workflow_definitions, load_workflows
+from orchestrator_assets.defs.automation.workflows import build_workflow_definitions, load_workflows, workflows_path
 from orchestrator_assets.defs.export.assets import build_export_assets
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
@@ -26,7 +28,7 @@ from orchestrator_assets.defs.urgence.assets import build_urgence_assets
 from orchestrator_assets.defs.validation.checks import build_validation_checks
 from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
 from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
-from orchestrator_assets.partitions import daily_partitions, monthly_partitions
+from orchestrator_assets.partitions import daily_partitions, monthly_partitions, partition_bounds
 from orchestrator_assets.publishing_executor import publishing_executor
 from orchestrator_assets.warehouse import PolarsWarehouseIOManager, Warehouse
 
@@ -77,10 +79,38 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     )
 
 
+#: the daily job last built by `daily_job`, under the key of what it was built from
+_DAILY_JOB: dict[tuple, dg.JobDefinition] = {}
+
+
+def definitions_key() -> tuple:
+    """What `build_definitions()` reads from the environment: the paths and every REASSORT_ /
+    DAGSTER_ variable, the partitions the extract folders give today, the workflows file's
+    content. Equal keys build equal definitions."""
+    data_root = project_paths.data_dir()
+    workflows = workflows_path()
+    content = workflows.read_bytes() if workflows.is_file() else b""
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith(("REASSORT_", "DAGSTER_"))))
+    return (
+        str(data_root), str(project_paths.warehouse_path()), partition_bounds(data_root),
+        str(workflows), hashlib.sha256(content).hexdigest(), environment,
+    )
+
+
 def daily_job() -> dg.JobDefinition:
     """The daily job, rebuilt from the environment: the reconstructable entry point the CLI
-    launches runs through (step processes rebuild the job from it)."""
-    return build_definitions().resolve_job_def(DAILY_JOB_NAME)
+    launches runs through (step processes rebuild the job from it).
+
+    Dagster reconstructs the job from here several times per run (creating the run, executing
+    it, each range's day): 0.4 s each on tiny (issue 14). The job is built again only when
+    `definitions_key()` changed, e.g. a new extract folder (a new partition)."""
+    key = definitions_key()
+    job = _DAILY_JOB.get(key)
+    if job is None:
+        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
+        _DAILY_JOB.clear()
+        _DAILY_JOB[key] = job
+    return job
 
 
 defs = build_definitions()
