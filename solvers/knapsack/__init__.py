@@ -19,7 +19,9 @@ Layers, bottom up (a module imports only from the layers below it):
    what held back each pair left short: bound_by);
 7. group_exact: the group by Lagrangian bounds, van-by-van plans and the MILP;
 8. group_strategies: exact, criticite_hybride and greedy on one group;
-9. sourcing: ``solve_sourced``, what the KNAPSACK asset calls.
+9. sourcing: ``solve_sourced``, what the KNAPSACK asset calls;
+10. shards: a partition cut into shards of whole problems (a depot's vans together) and
+    their plans merged back: the asset's progress batches, and cluster mode's shards.
 No dagster import here.
 """
 
