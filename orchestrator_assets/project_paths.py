@@ -66,7 +66,7 @@ def dagster_home() -> Path:
     if not config.exists():  # Dagster's default storage, without its warning on every command
         config.write_text(INSTANCE_CONFIG + event_log_config(home))
     else:
-        text = config.read_text()
+        text = original = config.read_text()
         # a home this project created earlier: telemetry off and the event log of a new one;
         # its runs' event logs stay where they are (the same folder, the same files).
         # A dagster.yaml the operator wrote is left alone.
@@ -75,7 +75,7 @@ def dagster_home() -> Path:
                 text = text.rstrip("\n") + "\n" + TELEMETRY_OFF
             if "\nevent_log_storage:" not in text:
                 text = text.rstrip("\n") + "\n" + event_log_config(home)
-            if text != config.read_text():
+            if text != original:
                 config.write_text(text)
     return home
 

@@ -48,14 +48,14 @@ def closed_services() -> str | None:
     return None
 
 
-def psql(sql: str, database: str = "postgres") -> None:
+def psql(sql: str, params: tuple = (), database: str = "postgres") -> None:
     import psycopg2
 
     connection = psycopg2.connect(host=POSTGRES[0], port=POSTGRES[1], user="postgres", dbname=database, connect_timeout=5)
     connection.autocommit = True
     try:
         with connection.cursor() as cursor:
-            cursor.execute(sql)
+            cursor.execute(sql, params or None)
     finally:
         connection.close()
 
@@ -68,7 +68,7 @@ def fresh_database() -> Iterator[str]:
     try:
         yield f"postgresql://postgres@{POSTGRES[0]}:{POSTGRES[1]}/{name}"
     finally:
-        psql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()")
+        psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (name,))
         psql(f'DROP DATABASE IF EXISTS "{name}"')
 
 

@@ -268,8 +268,10 @@ def knapsack_asset(
     )
     progress = lambda line: context.log.info(f"knapsack {partition_date}: {line}")  # noqa: E731
     count = shard_count(pairs.height, config.shard_pairs)
-    folder, relative = shard_folder(warehouse_path(), context.run_id, context.partition_key)
-    send = celery_send(context.instance, relative) if count > 1 else None
+    send = None
+    if count > 1:  # big enough to shard: the folder the shards would share, and the workers if any
+        folder, relative = shard_folder(warehouse_path(), context.run_id, context.partition_key)
+        send = celery_send(context.instance, relative)
     if send is not None:
         plan = solve_sharded(
             plan_shards(pairs, parents, count), pairs, limits, parents, supply, solve_params(config), folder, send, progress

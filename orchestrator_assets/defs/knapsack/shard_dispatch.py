@@ -78,15 +78,13 @@ def solve_shards(
                 "this step solves it")
     solved_by: dict[int, str] = {}
 
-    def solve_here(index: int, how: str) -> None:
-        shard_exchange.solve(folder, index)
+    def solved_here(index: int, how: str = "") -> None:
         solved_by[index] = me
-        log(f"shard {index + 1}/{count} solved by this step ({how}), {time.perf_counter() - started:.1f} s")
+        log(f"shard {index + 1}/{count} solved by this step{how}, {time.perf_counter() - started:.1f} s")
 
     for index in [0, *range(count - 1, 0, -1)]:
         if shard_exchange.take_and_solve(folder, index, me):
-            solved_by[index] = me
-            log(f"shard {index + 1}/{count} solved by this step, {time.perf_counter() - started:.1f} s")
+            solved_here(index)
     pending = set(range(count)) - set(solved_by)
     while pending:
         for index in sorted(pending):
@@ -96,10 +94,11 @@ def solve_shards(
             else:
                 age = shard_exchange.claim_age(folder, index)
                 if age is None and shard_exchange.take_and_solve(folder, index, me):
-                    solved_by[index] = me
-                    log(f"shard {index + 1}/{count} given back by its worker: solved by this step")
+                    solved_here(index, " (given back by its worker)")
                 elif age is not None and age > stale_after_s:
-                    solve_here(index, f"its worker {shard_exchange.claim_owner(folder, index)} stopped for {age:.0f} s")
+                    owner = shard_exchange.claim_owner(folder, index)
+                    shard_exchange.solve(folder, index)
+                    solved_here(index, f" (its worker {owner} stopped for {age:.0f} s)")
             if index in solved_by:
                 pending.discard(index)
         if pending:

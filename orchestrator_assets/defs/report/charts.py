@@ -26,6 +26,7 @@ from solvers.forecasting import FORECAST_METHODS
 LEVEL_COLOURS = {"CRITIQUE": "#c0392b", "URGENT": "#e67e22", "SURVEILLANCE": "#d4ac0d", "NORMAL": "#27ae60"}
 CATEGORY_COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22"]
 TOTAL = "TOTAL"
+SITES_DRAWN = 30  # sites in the capacity chart (fullest first); the table lists them all
 WIDTH = 1100.0
 SIZE = 11.0
 
@@ -105,7 +106,7 @@ def class_chart(counts: pl.DataFrame) -> str:
     return svg(WIDTH, height, "Pairs per urgency class", parts)
 
 
-def capacity_chart(use: pl.DataFrame, max_sites: int = 30) -> str:
+def capacity_chart(use: pl.DataFrame, max_sites: int = SITES_DRAWN) -> str:
     """Share of each capacity used, per site (fullest sites first), one bar per category."""
     limited = use.filter(pl.col("share").is_not_null())
     fullest = (

@@ -27,7 +27,14 @@ from datetime import date, datetime
 
 import polars as pl
 
-from orchestrator_assets.defs.report.charts import TOTAL, accuracy_chart, capacity_chart, class_chart, projection_chart
+from orchestrator_assets.defs.report.charts import (
+    SITES_DRAWN,
+    TOTAL,
+    accuracy_chart,
+    capacity_chart,
+    class_chart,
+    projection_chart,
+)
 from orchestrator_assets.defs.urgence.assets import ALERT_CLASS
 from solvers.abc import ABC_CLASSES
 from solvers.backtest import ALL_CLASSES
@@ -35,7 +42,6 @@ from solvers.knapsack.alternatives import critical_coverage
 from solvers.urgency import LEVELS, URGENCY_CLASSES
 
 CURVES_DRAWN = 6  # most urgent pairs whose projected stock is drawn
-SITES_DRAWN = 30  # sites in the capacity chart (fullest first); the table lists them all
 ALLOCATION_ROWS_SHOWN = 300  # rows of the allocation table; the warehouse has the rest
 
 
