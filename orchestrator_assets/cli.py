@@ -39,6 +39,12 @@ def _date(text: str) -> date:
         raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from error
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"not a whole number of at least 1: {text!r}")
+    return int(text)
+
+
 # ---------------------------------------------------------------- generate
 def cmd_generate(args: argparse.Namespace) -> int:
     from data_generation.field_service import generate
@@ -88,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with shown_on_stderr():  # a bar with an ETA for the days a range or history window loads
         failures = run_partitions(
             dates, overrides, log_level=args.log_level, fail_fast=args.fail_fast, executor=args.executor,
-            scenario=args.scenario,
+            scenario=args.scenario, jobs=args.jobs,
         )
     if args.scenario:
         if not failures:
@@ -608,6 +614,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="GROUP.PARAM=VALUE", help="override a module parameter (repeatable)")
     run.add_argument("--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="Dagster console log level")
     run.add_argument("--fail-fast", action="store_true", help="stop a range at the first failed partition")
+    run.add_argument(
+        "--jobs", type=_positive_int, metavar="N",
+        help="days of a range run at once, one process each (default: one per core, at most 4; 1: one after the other)",
+    )
     run.add_argument(
         "--scenario", metavar="NAME",
         help="a what-if: the modules write to scenario NAME, never to the official plan (inputs must be loaded)",

@@ -45,8 +45,12 @@ def run_partitions(
     fail_fast: bool = False,
     executor: str = "in_process",
     scenario: str | None = None,
+    jobs: int | None = None,
 ) -> int:
-    """Materialise the daily job for each date, in order; returns the number of failed runs.
+    """Materialise the daily job for each date; returns the number of failed runs.
+
+    A range loads its inputs in one run, then runs the days' modules in `jobs` processes at
+    once (None: parallel_days.default_jobs; 1: one after the other, in this process).
 
     With a `scenario` (scenarios.py), only the modules run (stock, urgence, knapsack), on the
     official inputs of each day, which must be loaded already; their tables go to the
@@ -56,6 +60,7 @@ def run_partitions(
     from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.defs.stock.config import StockConfig
     from orchestrator_assets.jobs import DAILY_JOB_NAME
+    from orchestrator_assets.parallel_days import default_jobs, run_days_side_by_side
 
     prepare_environment()
     defs, run_config = validated_run_config(dates, overrides, log_level, executor)
@@ -70,8 +75,9 @@ def run_partitions(
             return 1
         started_all = time.perf_counter()
         # A range: the raw tables of every day in one single-run backfill, then the modules
-        # per partition. If that load fails, every partition runs whole, so that the good
-        # days still go through and each bad day says why.
+        # per partition, several days at once (parallel_days.py). If that load fails, every
+        # partition runs whole, one after the other (a day's history window needs the days
+        # before it loaded), so that the good days still go through and each bad day says why.
         module_keys = None
         if len(dates) > 1:
             raw_keys = [key for key in defs.resolve_asset_graph().get_all_asset_keys() if key.path[0] == "raw"]
@@ -82,9 +88,12 @@ def run_partitions(
                     key for key in graph.materializable_asset_keys
                     if key.path[0] != "raw" and graph.get(key).partitions_def == partitions
                 ]
-        failures = run_days(
-            job, instance, dates, run_config, module_keys, {"reassort/launched_by": "cli"}, "", fail_fast
-        )
+        tags = {"reassort/launched_by": "cli"}
+        jobs = default_jobs(len(dates)) if jobs is None else max(1, min(jobs, len(dates)))
+        if module_keys is not None and jobs > 1:
+            failures = run_days_side_by_side(dates, run_config, module_keys, tags, "", fail_fast, jobs)
+        else:
+            failures = run_days(job, instance, dates, run_config, module_keys, tags, "", fail_fast)
         print(f"{len(dates) - failures} of {len(dates)} partitions ok in {time.perf_counter() - started_all:.1f} s")
     return failures
 
@@ -209,6 +218,7 @@ def run_days(
     import dagster as dg
 
     from orchestrator_assets.orphan_runs import launch_tags
+    from orchestrator_assets.parallel_days import outcome_of, print_outcome
 
     failures = 0
     for index, day in enumerate(dates, start=1):
@@ -221,17 +231,11 @@ def run_days(
             asset_selection=selection,
             tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
         )
-        elapsed = time.perf_counter() - started
-        if result.success:
-            steps = len(result.get_step_success_events())
-            print(f"[{index}/{len(dates)}] {day}{label}: ok, {steps} steps in {elapsed:.1f} s (run {result.run_id})", flush=True)
-        else:
-            print(f"[{index}/{len(dates)}] {day}{label}: FAILED after {elapsed:.1f} s (run {result.run_id})", flush=True)
+        print_outcome(index, len(dates), outcome_of(day, result, time.perf_counter() - started), label)
         if after is not None:
             after(instance, result)
         if not result.success:
             failures += 1
-            print_step_failures(result)
             if fail_fast:
                 break
     return failures

@@ -199,6 +199,21 @@ class Warehouse(dg.ConfigurableResource):
         files = self.files().get(table, [])
         return files[-1] if files else None
 
+    def read_files(self, table: str, files: Sequence[Path]) -> pl.DataFrame:
+        """The rows of these files of `table`, in file order, lineage columns included (files of
+        different schemas: the union of their columns). No file: the table's columns and no row;
+        LookupError if the table has no file at all.
+
+        Polars, not a DuckDB view: for the files of one partition it is 10 to 25 times faster
+        (a 300k-row partition: 0.05 s against 0.8-1.2 s, issue 14), keeps the files' row order,
+        and gives the same values and types (tested)."""
+        if files:
+            return pl.concat([pl.read_parquet(file) for file in files], how="diagonal_relaxed")
+        sample = self.any_file(table)
+        if sample is None:
+            raise LookupError(table)
+        return pl.DataFrame(schema=pl.read_parquet_schema(sample))
+
 
 def _partition_dates(keys: Sequence[str]) -> list[date]:
     return [date.fromisoformat(key) for key in keys]
@@ -237,15 +252,12 @@ class PolarsWarehouseIOManager(dg.ConfigurableIOManager):
         table = table_name(context.asset_key)
         keys = list(context.asset_partition_keys) if context.has_asset_partitions else []
         files = self.warehouse.partition_files(table, keys) if keys else []
-        if not files:
-            sample = self.warehouse.any_file(table)
-            if sample is None:
-                raise dg.Failure(
-                    f"Input table {table} does not exist yet: materialise {context.asset_key.to_user_string()} first."
-                )
-            frame = pl.read_parquet(sample).clear()
-        else:
-            frame = pl.concat([pl.read_parquet(file) for file in files], how="diagonal_relaxed")
+        try:
+            frame = self.warehouse.read_files(table, files)
+        except LookupError:
+            raise dg.Failure(
+                f"Input table {table} does not exist yet: materialise {context.asset_key.to_user_string()} first."
+            ) from None
         frame = frame.drop("run_id", "scenario", strict=False)
         if len(keys) == 1:
             frame = frame.drop("partition_date", strict=False)

@@ -18,14 +18,12 @@ from orchestrator_assets.warehouse import Warehouse
 
 def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
     """The rows of `table` for each of `dates` (an empty frame for a date without rows),
-    without the lineage columns."""
-    if not warehouse.table_exists(table):
-        raise dg.Failure(f"Table {table} does not exist yet: materialise {table.replace('.', '/')} first.")
-    schema, name = table.split(".")
-    rows = warehouse.read(
-        f'SELECT * EXCLUDE (run_id) FROM "{schema}"."{name}" WHERE partition_date IN (SELECT UNNEST(?::DATE[]))',
-        [list(dates)],
-    )
+    without the lineage columns, in the files' row order."""
+    files = warehouse.files([day.isoformat() for day in dates]).get(table, [])
+    try:
+        rows = warehouse.read_files(table, files).drop("run_id", strict=False)
+    except LookupError:
+        raise dg.Failure(f"Table {table} does not exist yet: materialise {table.replace('.', '/')} first.") from None
     empty = rows.clear().drop("partition_date")
     by_date = {
         key[0]: frame.drop("partition_date")
