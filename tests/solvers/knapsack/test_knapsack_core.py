@@ -48,6 +48,20 @@ def test_negative_weights_are_rejected_because_zero_must_stay_feasible():
         KnapsackProblem.from_rows([1.0], [1], [([0], [-1.0])], [1.0])
 
 
+@pytest.mark.parametrize("rows, constraint", [
+    ([([0, 1, 0], [1.0, 1.0, 1.0]), ([2], [1.0])], 0),
+    ([([0], [1.0]), ([1, 2], [1.0, 1.0]), ([2, 1, 2], [1.0, 1.0, 1.0])], 2),
+])
+def test_an_item_listed_twice_in_a_constraint_is_refused_naming_the_constraint(rows, constraint):
+    with pytest.raises(ValueError, match=f"constraint {constraint} lists an item twice"):
+        KnapsackProblem.from_rows([1.0, 1.0, 1.0], [1, 1, 1], rows, [1.0] * len(rows))
+
+
+def test_the_same_item_in_different_constraints_is_allowed():
+    problem = KnapsackProblem.from_rows([1.0, 2.0], [1, 1], [([0, 1], [1.0, 1.0]), ([1, 0], [2.0, 1.0]), ([], [])], [3, 3, 0])
+    assert problem.n_constraints == 3
+
+
 def test_greedy_takes_as_many_lots_as_fit_then_moves_to_the_next_item():
     # ratios 2.0, 1.5, 1.0; capacity 10: 3 lots of item 0 (weight 3) fill 9,
     # item 1 (weight 2) no longer fits, item 2 (weight 1) takes the last unit.
