@@ -141,8 +141,11 @@ def run_days_side_by_side(
                 try:
                     outcome = future.result()
                 except BrokenProcessPool:
-                    died = (("-", "the process running this day died (killed, or out of memory)"),)
-                    outcome = DayOutcome(day, "-", False, 0, 0.0, died)
+                    # one process died (killed, or out of memory): the pool stops, and every
+                    # day it had not finished fails with this; a run it left started is
+                    # marked failed by the next `reassort run` (orphan_runs.py)
+                    broken = (("-", "a day process died (killed, or out of memory); this day did not finish: run it again"),)
+                    outcome = DayOutcome(day, "-", False, 0, 0.0, broken)
                 failures += not outcome.success
                 print_outcome(position[day], total, outcome, label)
                 if not outcome.success and fail_fast:
