@@ -46,10 +46,13 @@ def known_ids(warehouse: Warehouse, contract: TableContract, partition_date: dat
     for reference in contract.references:
         table = reference.table
         column = ID_COLUMNS[table]
-        frame = warehouse.read(
-            f"SELECT DISTINCT {column} FROM raw.{table} WHERE partition_date = ?", [partition_date]
-        ) if warehouse.table_exists(f"raw.{table}") else pl.DataFrame({column: []}, schema={column: pl.String})
-        ids[table] = frame[column]
+        files = warehouse.files([partition_date.isoformat()]).get(f"raw.{table}", [])
+        try:
+            # Polars over the day's files, not a DuckDB view (Warehouse.read_files): a history
+            # window asks this for each of its days and each reference table
+            ids[table] = warehouse.read_files(f"raw.{table}", files)[column].unique()
+        except LookupError:
+            ids[table] = pl.Series(column, [], dtype=pl.String)
     return ids
 
 
