@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -30,7 +31,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -91,9 +92,23 @@ def _worker_instance() -> dg.DagsterInstance:
     return _INSTANCE[0]
 
 
-def run_one_day(day: date, run_config: dict, selection: Sequence[dg.AssetKey], tags: dict[str, str]) -> DayOutcome:
-    """One day's run in a worker process (the sequential path's execute_job, same arguments)."""
+#: the range's stop flag in a worker (set by the parent on Ctrl-C)
+_STOP: list[Any] = []
+
+
+def _keep_stop_flag(stop: Any) -> None:
+    _STOP.append(stop)
+
+
+def run_one_day(
+    day: date, run_config: dict, selection: Sequence[dg.AssetKey], tags: dict[str, str]
+) -> DayOutcome | None:
+    """One day's run in a worker process (the sequential path's execute_job, same arguments);
+    None, without a run, once the range was interrupted."""
     import dagster as dg
+
+    if _STOP and _STOP[0].is_set():
+        return None
 
     from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.orphan_runs import launch_tags
@@ -119,38 +134,68 @@ def run_days_side_by_side(
     jobs: int,
 ) -> int:
     """Each date's run in a pool of `jobs` processes; a line per day as it ends; returns the
-    failed days. With `fail_fast`, the days not started yet when one fails are not run (and
-    count as failed); the days already running finish."""
+    failed days. With `fail_fast`, the days not started yet when one fails are not run; the
+    days already running finish.
+
+    Ctrl-C stops the range: the days running are interrupted by Dagster (their runs fail, as
+    in the sequential path), no other day starts, and the days not run count as failed. The
+    workers are started with SIGINT ignored (an ignored signal stays ignored in a spawned
+    interpreter), so that only Dagster's own handler, installed while a run executes, sees
+    it: a worker between two days would otherwise die of it and break the pool."""
     position = {day: index for index, day in enumerate(dates, start=1)}
     total = len(dates)
     print(f"{total} partitions{label} over {jobs} processes (one day each at a time) ...", flush=True)
     failures = 0
     not_run = 0
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        pending: dict[Future[DayOutcome], date] = {
-            pool.submit(run_one_day, day, run_config, list(selection), tags): day for day in dates
-        }
-        while pending:
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                day = pending.pop(future)
-                if future.cancelled():
-                    not_run += 1
-                    continue
-                try:
-                    outcome = future.result()
-                except BrokenProcessPool:
-                    # one process died (killed, or out of memory): the pool stops, and every
-                    # day it had not finished fails with this; a run it left started is
-                    # marked failed by the next `reassort run` (orphan_runs.py)
-                    broken = (("-", "a day process died (killed, or out of memory); this day did not finish: run it again"),)
-                    outcome = DayOutcome(day, "-", False, 0, 0.0, broken)
-                failures += not outcome.success
-                print_outcome(position[day], total, outcome, label)
-                if not outcome.success and fail_fast:
+    stop = context.Event()
+
+    def interrupt(_signo: int, _frame: object) -> None:
+        if not stop.is_set():
+            print("interrupted: the days running stop and fail; no other day starts", file=sys.stderr, flush=True)
+        stop.set()
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=jobs, mp_context=context, initializer=_keep_stop_flag, initargs=(stop,)
+        ) as pool:
+            pending: dict[Future[DayOutcome | None], date] = {
+                pool.submit(run_one_day, day, run_config, list(selection), tags): day for day in dates
+            }  # the workers are spawned by these submits, with SIGINT ignored
+            signal.signal(signal.SIGINT, interrupt)
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    day = pending.pop(future)
+                    outcome = None if future.cancelled() else _outcome(future, day)
+                    if outcome is None:
+                        not_run += 1
+                        continue
+                    failures += not outcome.success
+                    print_outcome(position[day], total, outcome, label)
+                    if not outcome.success and fail_fast:
+                        for other in pending:
+                            other.cancel()
+                if stop.is_set():
                     for other in pending:
                         other.cancel()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        print(f"interrupted: {not_run} partition(s) not run", flush=True)
+        return failures + not_run
     if not_run:
         print(f"{not_run} partition(s) not run: --fail-fast stopped the range", flush=True)
     return failures
+
+
+def _outcome(future: Future[DayOutcome | None], day: date) -> DayOutcome | None:
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        # one process died (killed, or out of memory): the pool stops, and every day it had
+        # not finished fails with this; a run it left started is marked failed by the next
+        # `reassort run` (orphan_runs.py)
+        broken = (("-", "a day process died (killed, or out of memory); this day did not finish: run it again"),)
+        return DayOutcome(day, "-", False, 0, 0.0, broken)

@@ -1,6 +1,12 @@
 """`reassort run --from --to` runs the days of a range side by side (parallel_days.py): the
 tables must be those of the same days run one after the other."""
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 
@@ -75,3 +81,39 @@ def test_jobs_must_be_a_positive_whole_number(jobs, capsys):
         main(["run", "--from", "2026-01-02", "--to", "2026-01-04", "--jobs", jobs])
     assert exit_info.value.code == 2
     assert "not a whole number of at least 1" in capsys.readouterr().err
+
+
+def test_ctrl_c_stops_the_range_and_leaves_no_process(project_env):
+    """Ctrl-C (SIGINT to the command's process group, as a terminal sends it): the days
+    running fail as interrupted, no other day starts, the command exits 1 and says how many
+    days were not run; no day process is left behind."""
+    generate("tiny", date(2026, 1, 1), 10, project_env, seed=3)
+    command = [sys.executable, "-m", "orchestrator_assets.cli", "run", "--from", "2026-01-03", "--to", "2026-01-10", "--jobs", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if ": ok, " in line:  # a day is done: the others are running or waiting
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    out = "".join(seen) + proc.communicate(timeout=300)[0]
+    assert proc.returncode == 1, out
+    assert "interrupted: the days running stop and fail; no other day starts" in out
+    not_run = int(re.search(r"interrupted: (\d+) partition\(s\) not run", out).group(1))
+    ended = len(re.findall(r"^\[\d/8\] 2026-01-\d\d: (?:ok|FAILED)", out, flags=re.MULTILINE))
+    assert not_run >= 1 and ended + not_run == 8, out
+    assert group_gone(proc.pid, within_s=20.0), "a process of the command is still running"
+
+
+def group_gone(group: int, within_s: float) -> bool:
+    """Whether every process of the group ended (helpers such as Dagster's orphan watchers
+    notice their parent's end on their next poll, within a second or two)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.2)
+    return False
