@@ -15,7 +15,7 @@ then runs day after day. Workers are spawned, not forked (a fork of a process ru
 Polars' thread pool can deadlock; solvers/knapsack/batch.py has the same rule).
 
 The runs are the same runs as sequential ones (same job, selection, config, tags, and the
-pid of the process that runs them, for orphans.py): the rows of a day do not depend on which
+pid of the process that runs them, for orphan_runs.py): the rows of a day do not depend on which
 process ran it or in what order (tested).
 """
 
@@ -32,6 +32,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
+
+from orchestrator_assets.step_failures import failed_steps, print_failed_steps
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -59,13 +61,8 @@ def default_jobs(days: int) -> int:
 
 
 def outcome_of(day: date, result: dg.JobExecutionResult, seconds: float) -> DayOutcome:
-    from orchestrator_assets.step_failures import step_failure_message
-
-    failed = tuple(
-        (event.step_key or "?", step_failure_message(event.step_failure_data))
-        for event in result.get_step_failure_events()
-    )
-    return DayOutcome(day, result.run_id, result.success, len(result.get_step_success_events()), seconds, failed)
+    steps = len(result.get_step_success_events())
+    return DayOutcome(day, result.run_id, result.success, steps, seconds, failed_steps(result))
 
 
 def print_outcome(index: int, total: int, outcome: DayOutcome, label: str) -> None:
@@ -76,8 +73,7 @@ def print_outcome(index: int, total: int, outcome: DayOutcome, label: str) -> No
         print(f"{head}: ok, {outcome.steps} steps in {outcome.seconds:.1f} s (run {outcome.run_id})", flush=True)
         return
     print(f"{head}: FAILED after {outcome.seconds:.1f} s (run {outcome.run_id})", flush=True)
-    for step_key, message in outcome.failed_steps:
-        print(f"    step {step_key}: {message}", file=sys.stderr, flush=True)
+    print_failed_steps(outcome.failed_steps)
 
 
 _INSTANCE: list[dg.DagsterInstance] = []
@@ -105,10 +101,9 @@ def run_one_day(
 ) -> DayOutcome | None:
     """One day's run in a worker process (the sequential path's execute_job, same arguments);
     None, without a run, once the range was interrupted."""
-    import dagster as dg
-
     if _STOP and _STOP[0].is_set():
         return None
+    import dagster as dg
 
     from orchestrator_assets.definitions import daily_job
     from orchestrator_assets.orphan_runs import launch_tags
@@ -141,7 +136,8 @@ def run_days_side_by_side(
     in the sequential path), no other day starts, and the days not run count as failed. The
     workers are started with SIGINT ignored (an ignored signal stays ignored in a spawned
     interpreter), so that only Dagster's own handler, installed while a run executes, sees
-    it: a worker between two days would otherwise die of it and break the pool."""
+    it: a worker waiting between two days would otherwise get a KeyboardInterrupt and break
+    the pool."""
     position = {day: index for index, day in enumerate(dates, start=1)}
     total = len(dates)
     print(f"{total} partitions{label} over {jobs} processes (one day each at a time) ...", flush=True)

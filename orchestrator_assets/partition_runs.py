@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
 from orchestrator_assets import project_paths
-from orchestrator_assets.step_failures import step_failure_message
+from orchestrator_assets.step_failures import failed_steps, print_failed_steps
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -336,9 +336,7 @@ def ingest_range(
 
 def print_step_failures(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> None:
     """Each failed step of a run and its own error, on stderr (the reason a run exits 1)."""
-    for event in result.get_step_failure_events():
-        message = step_failure_message(event.step_failure_data)
-        print(f"    step {event.step_key}: {message}", file=sys.stderr, flush=True)
+    print_failed_steps(failed_steps(result))
 
 
 def describe_plan(workflow_name: str, day: date) -> str:

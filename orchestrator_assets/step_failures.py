@@ -3,7 +3,14 @@ it, the run_failed alert carries it)."""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 from dagster._core.execution.plan.objects import StepFailureData
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 
 def step_failure_message(data: StepFailureData | None) -> str:
@@ -27,3 +34,17 @@ def step_failure_message(data: StepFailureData | None) -> str:
             retried = f" (after {error.message.split()[-1]} retries)"
         error = error.cause
     return error.message.strip() + retried
+
+
+def failed_steps(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> tuple[tuple[str, str], ...]:
+    """(step key, its own error) of each failed step of a run."""
+    return tuple(
+        (event.step_key or "?", step_failure_message(event.step_failure_data))
+        for event in result.get_step_failure_events()
+    )
+
+
+def print_failed_steps(steps: Iterable[tuple[str, str]]) -> None:
+    """The failed steps' lines on stderr (the reason a run exits 1), whichever process ran it."""
+    for step_key, message in steps:
+        print(f"    step {step_key}: {message}", file=sys.stderr, flush=True)

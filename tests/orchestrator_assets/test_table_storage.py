@@ -229,3 +229,34 @@ def test_the_check_history_and_its_migration_name_a_slice_alike():
     from orchestrator_assets.table_files import check_unit, unit_name
 
     assert unit_name("raw/articles", "0a1b-2c") == "raw_articles__0a1b_2c" == check_unit("raw_articles__0a1b_2c")
+
+
+def test_reading_files_with_polars_gives_what_the_sql_view_gives(tmp_path):
+    """Warehouse.read_files (the checks' and the asset inputs' read) against the DuckDB view
+    of `reassort query` over the same files: the same rows, values and types, every lineage
+    column included; two runs' files of different columns are their union, as the view's
+    union_by_name; a day without a file gives the table's columns; an unknown table is refused."""
+    from polars.testing import assert_frame_equal
+
+    warehouse = Warehouse(path=str(tmp_path / "w"))
+    day, other_day = date(2026, 3, 2), date(2026, 3, 3)
+    frame = pl.DataFrame({
+        "site_id": ["S1", "S2", None], "on_hand": [3, None, 7], "value": [1.5, float("nan"), -2.25],
+        "active": [True, False, None], "since": [date(2026, 1, 1), None, date(2026, 2, 1)],
+        "lots": [[1, 2], [], None], "use": [{"category": "FIBRE", "used": 1.0}, None, {"category": "CUIVRE", "used": 0.5}],
+    })
+    warehouse.write_partition(TABLE, frame, [day], "run-a", publish_now=True)
+    warehouse.write_partition(TABLE, frame.drop("lots").with_columns(extra=pl.lit("x")), [day], "run-b", unit="late",
+                              publish_now=True)
+    files = warehouse.files([day.isoformat()])[TABLE]
+    assert len(files) == 2
+    by_polars = warehouse.read_files(TABLE, files)
+    by_sql = warehouse.read("SELECT * FROM stock.stock_initial")
+    assert by_polars.schema == by_sql.select(by_polars.columns).schema
+    assert sorted(by_polars.columns) == sorted(by_sql.columns)
+    assert_frame_equal(by_polars, by_sql.select(by_polars.columns), check_row_order=False)
+
+    empty = warehouse.read_files(TABLE, warehouse.files([other_day.isoformat()]).get(TABLE, []))
+    assert empty.height == 0 and {"site_id", "on_hand", "partition_date", "run_id"} <= set(empty.columns)
+    with pytest.raises(LookupError):
+        warehouse.read_files("stock.nowhere", [])

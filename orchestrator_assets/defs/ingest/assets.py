@@ -43,14 +43,14 @@ DESCRIPTIONS = {
 def known_ids(warehouse: Warehouse, contract: TableContract, partition_date: date) -> dict[str, pl.Series]:
     """Ids accepted by the reference tables this table refers to, for the same partition."""
     ids: dict[str, pl.Series] = {}
+    # Polars over the day's files, not a DuckDB view (Warehouse.read_files): a history window
+    # asks this for each of its days and each reference table
+    day_files = warehouse.files([partition_date.isoformat()]) if contract.references else {}
     for reference in contract.references:
         table = reference.table
         column = ID_COLUMNS[table]
-        files = warehouse.files([partition_date.isoformat()]).get(f"raw.{table}", [])
         try:
-            # Polars over the day's files, not a DuckDB view (Warehouse.read_files): a history
-            # window asks this for each of its days and each reference table
-            ids[table] = warehouse.read_files(f"raw.{table}", files)[column].unique()
+            ids[table] = warehouse.read_files(f"raw.{table}", day_files.get(f"raw.{table}", []))[column].unique()
         except LookupError:
             ids[table] = pl.Series(column, [], dtype=pl.String)
     return ids
