@@ -9,10 +9,10 @@ Steps: (1) generate (unless --data), (2) load raw.movements (and the reference t
 checked against) for the history-window days before the measured day in one single-run
 backfill, as `reassort run` does for a first day (their raw checks run day by day too,
 reported separately), (3) run the whole daily job for the measured day in process, its
-suites evaluated by `--engine` (validation.engine), and split its step times between the
-check ops (`validate_*`) and the assets. In process, steps run one after another, so the
-step times add up to the run. Peer: the run without checks is the sum of the asset steps
-(the check ops are separate steps).
+suites evaluated by `--engine` (validation.engine), and split its time between the checks
+and the rest. The checks run inside the steps of the assets they check (checks.py); each
+table's check time is the one its step logs ("<asset>: N checks on M partition(s) in X s").
+In process, steps run one after another, so the step times add up to the run.
 (4) Both rule engines on the measured day's rows of every checked table, read back from the
 warehouse: per table, the seconds of the Polars evaluation and of the GX validation, after
 `import great_expectations` + building every suite (once per process, timed apart); the two
@@ -22,6 +22,7 @@ an existing warehouse (the tables' latest partition unless --date).
 
 import argparse
 import datetime as dt
+import re
 import resource
 import shutil
 import sys
@@ -60,12 +61,22 @@ def step_seconds(result: dg.ExecuteInProcessResult) -> dict[str, float]:
     return seconds
 
 
-def engine_config(job: dg.JobDefinition, engine: str) -> dict:
-    """validation.engine for every check op of the job (the default engine needs none)."""
-    if engine == "polars":
-        return {}
-    ops = [node.name for node in job.graph.nodes if node.name.startswith("validate_")]
-    return {"ops": {name: {"config": {"engine": engine}} for name in ops}}
+CHECK_LOG = re.compile(r"^(\S+): \d+ checks on \d+ partition\(s\) in ([0-9.]+) s$")
+
+
+def check_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Seconds of each table's checks in a run, as its step logged them."""
+    seconds: dict[str, float] = defaultdict(float)
+    for record in instance.all_logs(run_id):
+        match = CHECK_LOG.match(record.user_message or "")
+        if match:
+            seconds[match[1]] += float(match[2])
+    return dict(seconds)
+
+
+def engine_config(engine: str) -> dict:
+    """validation.engine for the run (the validation resource; the default engine needs none)."""
+    return {} if engine == "polars" else {"resources": {"validation": {"config": {"engine": engine}}}}
 
 
 def compare_engines(warehouse: Warehouse, day: dt.date | None) -> None:
@@ -126,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         defs = build_definitions(data, scratch / "warehouse")
         job = defs.resolve_job_def(DAILY_JOB_NAME)
         instance = dg.DagsterInstance.ephemeral()
-        run_config = {**execution_config("in_process"), **QUIET, **engine_config(job, args.engine)}
+        run_config = {**execution_config("in_process"), **QUIET, **engine_config(args.engine)}
         print(f"validation.engine={args.engine}")
 
         # (2) The history window's raw tables, in one run (raw checks run day by day).
@@ -134,11 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             # What `reassort run` preloads for a first day: the movements and the tables they are checked against.
             raw_keys = [dg.AssetKey(["raw", stem]) for stem in ("articles", "sites", "technicians", "movements")]
             started = time.perf_counter()
-            raw_ops = {f"validate_raw__{key.path[1]}" for key in raw_keys}
-            ops = {name: op for name, op in run_config.get("ops", {}).items() if name in raw_ops}
             preload = job.execute_in_process(
                 instance=instance,
-                run_config={**run_config, **({"ops": ops} if ops else {})},
+                run_config=run_config,
                 asset_selection=raw_keys,
                 tags={
                     "dagster/asset_partition_range_start": window[0].isoformat(),
@@ -146,8 +155,7 @@ def main(argv: list[str] | None = None) -> int:
                 },
             )
             wall = time.perf_counter() - started
-            steps = step_seconds(preload)
-            checks = sum(s for key, s in steps.items() if key.startswith("validate_"))
+            checks = sum(check_seconds(instance, preload.run_id).values())
             print(
                 f"history window {window[0]} .. {window[-1]} ({len(window)} days, raw movements + references): {wall:.1f} s, "
                 f"raw checks {checks:.1f} s ({checks / wall:.0%}), success={preload.success}"
@@ -160,17 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         wall = time.perf_counter() - started
         steps = step_seconds(result)
-        checks = {key: s for key, s in steps.items() if key.startswith("validate_")}
-        assets = {key: s for key, s in steps.items() if not key.startswith("validate_")}
+        checks = check_seconds(instance, result.run_id)
         print(f"\ndaily run {day}: success={result.success}, wall {wall:.1f} s, {len(steps)} steps, peak RSS {peak_mb():,.0f} MB")
-        print(f"  asset steps {sum(assets.values()):6.1f} s")
-        print(f"  check steps {sum(checks.values()):6.1f} s  = {sum(checks.values()) / wall:.1%} of the run "
-              f"({len(checks)} check ops, {len(result.get_asset_check_evaluations())} checks)")
-        print("\n  slowest check ops:")
+        print(f"  steps       {sum(steps.values()):6.1f} s")
+        print(f"  of it checks {sum(checks.values()):5.1f} s  = {sum(checks.values()) / wall:.1%} of the run "
+              f"({len(checks)} tables, {len(result.get_asset_check_evaluations())} checks)")
+        print("\n  slowest tables' checks:")
         for key, seconds in sorted(checks.items(), key=lambda item: -item[1])[:10]:
             print(f"    {key:<44} {seconds:6.2f} s")
-        print("  slowest asset steps:")
-        for key, seconds in sorted(assets.items(), key=lambda item: -item[1])[:6]:
+        print("  slowest steps (checks included):")
+        for key, seconds in sorted(steps.items(), key=lambda item: -item[1])[:6]:
             print(f"    {key:<44} {seconds:6.2f} s")
         per_kind: dict[str, float] = defaultdict(float)
         for evaluation in result.get_asset_check_evaluations():

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 import dagster as dg
 
+from orchestrator_assets.defs.validation.checks import SINGLE_OUTPUT, table_check_specs, with_checks
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 
 #: the tag naming an asset's parameter group (`--set <group>.<name>=…`); run_parameters.py
@@ -40,11 +41,14 @@ def config_metadata(config: dg.Config) -> dict[str, dg.MetadataValue]:
 
 def asset_builder(group: str, partitions_def: dg.PartitionsDefinition, common: dict) -> Callable[..., dg.AssetsDefinition]:
     """What a module's factory applies to each of its asset bodies: the key [group, table],
-    the module's common arguments, and the step time limit."""
+    the module's common arguments, the table's checks in the same step, and the step time
+    limit."""
 
     def asset(body: Callable, table: str, description: str, **spec) -> dg.AssetsDefinition:
-        return dg.asset(key=[group, table], partitions_def=partitions_def, description=description, **spec, **common)(
-            time_limited(body)
-        )
+        name = f"{group}.{table}"
+        return dg.asset(
+            key=[group, table], partitions_def=partitions_def, description=description,
+            check_specs=table_check_specs([name], partitions_def), **spec, **common,
+        )(time_limited(with_checks(body, {SINGLE_OUTPUT: name})))
 
     return asset

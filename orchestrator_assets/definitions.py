@@ -20,12 +20,12 @@ from orchestrator_assets.defs.automation.workflows import build_workflow_definit
 from orchestrator_assets.defs.export.assets import build_export_assets
 from orchestrator_assets.defs.ingest.assets import build_ingest_assets
 from orchestrator_assets.defs.ingest.resources import InputFiles
-from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets
+from orchestrator_assets.defs.knapsack.assets import build_knapsack_assets, build_knapsack_checks
 from orchestrator_assets.defs.kpi.assets import build_kpi_assets
 from orchestrator_assets.defs.report.assets import build_report_assets
 from orchestrator_assets.defs.stock.assets import build_stock_assets
 from orchestrator_assets.defs.urgence.assets import build_urgence_assets
-from orchestrator_assets.defs.validation.checks import build_validation_checks
+from orchestrator_assets.defs.validation.config import VALIDATION_RESOURCE, ValidationSettings
 from orchestrator_assets.jobs import DAILY_JOB_NAME, MONTHLY_JOB_NAME
 from orchestrator_assets.partition_deadline import FRESHNESS_CHECK_KEY
 from orchestrator_assets.partitions import daily_partitions, monthly_partitions, partition_bounds
@@ -63,7 +63,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     workflow_jobs, workflow_schedules = build_workflow_definitions(load_workflows(), assets, daily)
     return dg.Definitions(
         assets=[*assets, *kpi_assets],
-        asset_checks=[*build_validation_checks(daily), build_freshness_check()],
+        asset_checks=[*build_knapsack_checks(daily), build_freshness_check()],
         jobs=[daily_job, monthly_job, *workflow_jobs],
         schedules=[*build_schedules(DAILY_JOB_NAME, MONTHLY_JOB_NAME), *workflow_schedules],
         sensors=[build_extract_sensor(DAILY_JOB_NAME, data_root, daily), *build_alert_sensors(Path(warehouse_file))],
@@ -71,6 +71,7 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
             "warehouse": warehouse,
             "warehouse_io_manager": PolarsWarehouseIOManager(warehouse=warehouse),
             "input_files": InputFiles(root=str(data_root)),
+            VALIDATION_RESOURCE: ValidationSettings(),
         },
         # Default multiprocess (UI launches: independent steps side by side); runs select
         # in_process or multiprocess through run config (see jobs.execution_config). Either

@@ -25,15 +25,18 @@ from orchestrator_assets.defs.ingest.config import IngestConfig
 from orchestrator_assets.defs.knapsack.config import KnapsackConfig
 from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.urgence.config import UrgenceConfig
-from orchestrator_assets.defs.validation.config import ValidationConfig
+from orchestrator_assets.defs.validation.config import VALIDATION_RESOURCE, ValidationSettings
 
 PARAMETER_GROUPS: dict[str, type[dg.Config]] = {
     "ingest": IngestConfig,
     "stock": StockConfig,
     "urgence": UrgenceConfig,
     "knapsack": KnapsackConfig,
-    "validation": ValidationConfig,
+    "validation": ValidationSettings,
 }
+#: groups whose parameters are a resource's config, not the config of their assets' ops:
+#: the checks run in the steps of every module (group -> resource key)
+RESOURCE_GROUPS = {"validation": VALIDATION_RESOURCE}
 
 # Parameters one module takes from another unless set explicitly: the ABC window is the
 # forecast's history window (SPEC §4 "over the history window"); a history day read from
@@ -157,15 +160,40 @@ def overrides_from_mapping(values: Mapping[str, object], label: str = "") -> dic
 def run_config_for(
     overrides: Mapping[str, Mapping[str, object]], assets: Iterable[dg.AssetsDefinition]
 ) -> dict[str, object]:
-    """Dagster run config giving each group's overrides to every asset op (or check op) of that group.
-
-    Assets carry the group as an asset tag, check ops as an op tag."""
+    """Dagster run config giving each group's overrides to every asset op of that group (the
+    group is an asset tag, or an op tag), or to the group's resource (RESOURCE_GROUPS) when
+    one of the assets takes it."""
     overrides = with_followers(overrides)
+    assets = list(assets)
     ops: dict[str, object] = {}
     for assets_def in assets:
         groups = {(tags or {}).get(CONFIG_TAG) for tags in assets_def.tags_by_key.values()}
         groups.add((assets_def.op.tags or {}).get(CONFIG_TAG))
-        group = next((name for name in groups if name in overrides), None)
+        group = next((name for name in groups if name in overrides and name not in RESOURCE_GROUPS), None)
         if group is not None:
             ops[assets_def.op.name] = {"config": dict(overrides[group])}
-    return {"ops": ops} if ops else {}
+    used = {key for assets_def in assets for key in assets_def.required_resource_keys}
+    resources = {
+        key: {"config": dict(overrides[group])}
+        for group, key in RESOURCE_GROUPS.items()
+        if group in overrides and key in used
+    }
+    return {**({"ops": ops} if ops else {}), **({"resources": resources} if resources else {})}
+
+
+def group_values(run_config: Mapping[str, object], group_of_op: Mapping[str, str | None]) -> dict[str, object]:
+    """'group.name' -> value of every parameter set in a run config (by run_config_for)."""
+    values: dict[str, object] = {}
+    ops = run_config.get("ops") or {}
+    for op_name, op_config in ops.items():  # type: ignore[union-attr]
+        group = group_of_op.get(op_name)
+        if group and isinstance(op_config, dict):
+            for name, value in (op_config.get("config") or {}).items():
+                values[f"{group}.{name}"] = value
+    resources = run_config.get("resources") or {}
+    for group, key in RESOURCE_GROUPS.items():
+        resource = resources.get(key)  # type: ignore[union-attr]
+        if isinstance(resource, dict):
+            for name, value in (resource.get("config") or {}).items():
+                values[f"{group}.{name}"] = value
+    return values

@@ -18,7 +18,8 @@ def describe(defs) -> str:
     lines = [f"asset {key.to_user_string()}" for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.path)]
     checks = sorted(
         f"check {spec.asset_key.to_user_string()}:{spec.name}{' (blocking)' if spec.blocking else ''}"
-        for checks_def in defs.asset_checks or [] for spec in checks_def.check_specs
+        for definition in [*(defs.assets or []), *(defs.asset_checks or [])]
+        for spec in getattr(definition, "check_specs", ())
     )
     jobs = sorted(f"job {job.name}" for job in defs.jobs or [])
     schedules = sorted(f"schedule {s.name} {s.cron_schedule} {s.execution_timezone}" for s in defs.schedules or [])

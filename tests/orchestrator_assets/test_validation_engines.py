@@ -298,7 +298,7 @@ RUN = textwrap.dedent(
     result = run_partition(data, "2026-01-02", instance)
     checks = result.get_asset_check_evaluations()
     print("default", result.success, len(checks), all(e.passed for e in checks), "great_expectations" in sys.modules)
-    config = {"ops": {"validate_raw__sites": {"config": {"engine": "great_expectations"}}}}
+    config = {"resources": {"validation": {"config": {"engine": "great_expectations"}}}}
     result = run_partition(data, "2026-01-02", instance, run_config=config, selection=[dg.AssetKey(["raw", "sites"])])
     checks = result.get_asset_check_evaluations()
     print("gx", result.success, len(checks), all(e.passed for e in checks), "great_expectations" in sys.modules)

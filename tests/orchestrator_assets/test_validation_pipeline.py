@@ -2,16 +2,17 @@
 corrupted table stops the steps downstream of it, and every result lands in
 validation.check_results.
 
-How the corruption is injected: the warehouse IO manager is replaced, for these runs only,
-by `CorruptingIOManager`, which alters one asset's frame just before storing it (the asset
-code itself is untouched), so the checks read a bad table exactly as if the asset had
-produced it. Each corrupted run works on a copy of the clean data folder and warehouse and
-re-runs the partition from the corrupted asset down (its upstream is already there), with
-the real assets and checks of `build_definitions` plus a test-only consumer of
-knapsack/allocation, so that "the step downstream does not run" holds whatever the report
-module does.
+How the corruption is injected: for these runs only, the function an asset body takes its
+frame from is wrapped (`CORRUPTIONS`: the projection, the allocation before it is yielded, the
+ingestion of raw.stock_levels), so the asset yields a bad frame, which its step stores and
+checks exactly as if the asset had produced it. Each corrupted run works on a copy of the
+clean data folder and warehouse and re-runs the partition from the corrupted asset down (its
+upstream is already there), with the real assets and checks of `build_definitions` plus a
+test-only consumer of knapsack/allocation, so that "the step downstream does not run" holds
+whatever the report module does.
 """
 
+import importlib
 import shutil
 from datetime import date
 from pathlib import Path
@@ -26,7 +27,6 @@ from orchestrator_assets.defs.validation.check_registry import CROSS_CHECKS
 from orchestrator_assets.defs.validation.suites import TABLE_SUITES
 from orchestrator_assets.jobs import DAILY_JOB_NAME
 from orchestrator_assets.partitions import daily_partitions
-from orchestrator_assets.warehouse import PolarsWarehouseIOManager
 from tests.orchestrator_assets.pipeline_runs import QUIET, frame, query, run_partition
 
 START = date(2026, 1, 1)
@@ -53,23 +53,31 @@ def _overfill_a_site(allocation: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _duplicate_a_key(stock_levels: pl.DataFrame) -> pl.DataFrame:
-    return pl.concat([stock_levels, stock_levels.head(3)])
+def _duplicate_a_key(stock_levels: dg.Output) -> dg.Output:
+    return dg.Output(pl.concat([stock_levels.value, stock_levels.value.head(3)]), metadata=stock_levels.metadata)
 
 
-CORRUPTIONS = {"swap_days": _swap_days, "overfill_a_site": _overfill_a_site, "duplicate_a_key": _duplicate_a_key}
+#: corruption -> (module, the function of it whose result is corrupted, how)
+CORRUPTIONS = {
+    "swap_days": ("orchestrator_assets.defs.stock.assets", "project_stock", _swap_days),
+    "overfill_a_site": ("orchestrator_assets.defs.knapsack.assets", "with_bound_by", _overfill_a_site),
+    "duplicate_a_key": ("orchestrator_assets.defs.ingest.assets", "ingest_table", _duplicate_a_key),
+}
 
 
-class CorruptingIOManager(PolarsWarehouseIOManager):
-    """The warehouse IO manager, corrupting the frame of one asset before it is stored."""
+def corrupt(monkeypatch: pytest.MonkeyPatch, corruption: str) -> None:
+    """Wrap the function so that its result is corrupted (raw.stock_levels only, for ingestion)."""
+    module_name, function_name, alter = CORRUPTIONS[corruption]
+    module = importlib.import_module(module_name)
+    original = getattr(module, function_name)
 
-    target: list[str]
-    corruption: str
+    def corrupted(*args, **kwargs):
+        result = original(*args, **kwargs)
+        if function_name == "ingest_table" and args[0].stem != "stock_levels":
+            return result
+        return alter(result)
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
-        if obj is not None and list(context.asset_key.path) == self.target:
-            obj = CORRUPTIONS[self.corruption](obj)
-        super().handle_output(context, obj)
+    monkeypatch.setattr(module, function_name, corrupted)
 
 
 def allocation_consumer(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
@@ -81,11 +89,12 @@ def allocation_consumer(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDef
 
 
 def run_corrupted(
-    clean: Path, copy: Path, day: str, instance, target: list[str], corruption: str
+    clean: Path, copy: Path, day: str, instance, target: list[str], corruption: str, monkeypatch: pytest.MonkeyPatch
 ) -> dg.ExecuteInProcessResult:
     """Re-run `day` from `target` down (on a copy of the clean data folder and warehouse),
     with the target's output corrupted; a consumer of the allocation is added downstream."""
     shutil.copytree(clean, copy)
+    corrupt(monkeypatch, corruption)
     base = build_definitions(copy, copy / "warehouse")
     daily = daily_partitions(copy)
     assets = [*base.assets, allocation_consumer(daily)]
@@ -93,17 +102,7 @@ def run_corrupted(
     from_target = dg.AssetSelection.assets(dg.AssetKey(target)).required_multi_asset_neighbors().downstream()
     selection = from_target & dg.AssetSelection.assets(*daily_assets)
     job = dg.define_asset_job("corrupted_daily", selection=selection, partitions_def=daily)
-    defs = dg.Definitions(
-        assets=assets,
-        asset_checks=base.asset_checks,
-        jobs=[job],
-        resources={
-            **base.resources,
-            "warehouse_io_manager": CorruptingIOManager(
-                warehouse=base.resources["warehouse"], target=target, corruption=corruption
-            ),
-        },
-    )
+    defs = dg.Definitions(assets=assets, asset_checks=base.asset_checks, jobs=[job], resources=base.resources)
     return defs.resolve_job_def("corrupted_daily").execute_in_process(
         partition_key=day, instance=instance, run_config=QUIET, raise_on_error=False
     )
@@ -148,7 +147,10 @@ def warehouse_tables(defs: dg.Definitions) -> set[str]:
 def test_every_table_of_the_daily_job_has_a_blocking_check():
     defs = build_definitions(Path("/nonexistent"), Path("/nonexistent/warehouse"))
     checked = {
-        spec.asset_key.to_user_string() for checks in defs.asset_checks for spec in checks.check_specs if spec.blocking
+        spec.asset_key.to_user_string()
+        for definition in [*defs.assets, *defs.asset_checks]
+        for spec in getattr(definition, "check_specs", ())
+        if spec.blocking
     }
     tables = warehouse_tables(defs)
     assert len(tables) == 24 and tables == checked
@@ -193,10 +195,10 @@ def test_the_second_day_compares_its_critique_pairs_with_the_first(tiny):
     assert jump.metadata["critique_pairs_previous"].value is not None
 
 
-def test_a_corrupted_projection_stops_every_downstream_step(tiny, tmp_path):
+def test_a_corrupted_projection_stops_every_downstream_step(tiny, tmp_path, monkeypatch):
     clean, instance, _ = tiny
     data = tmp_path / "data"
-    result = run_corrupted(clean, data, CLEAN_DAYS[1], instance, ["stock", "stock_projection"], "swap_days")
+    result = run_corrupted(clean, data, CLEAN_DAYS[1], instance, ["stock", "stock_projection"], "swap_days", monkeypatch)
     assert not result.success
     assert "stock/stock_projection: projection_consistency" in failure_messages(result)
     done = materialised(result)
@@ -218,10 +220,10 @@ def test_a_corrupted_projection_stops_every_downstream_step(tiny, tmp_path):
     assert "days_to_stockout >= days_to_min" in row[0][2]
 
 
-def test_an_allocation_over_a_capacity_is_caught_and_stops_its_consumer(tiny, tmp_path):
+def test_an_allocation_over_a_capacity_is_caught_and_stops_its_consumer(tiny, tmp_path, monkeypatch):
     clean, instance, _ = tiny
     data = tmp_path / "data"
-    result = run_corrupted(clean, data, CLEAN_DAYS[1], instance, ["knapsack", "allocation"], "overfill_a_site")
+    result = run_corrupted(clean, data, CLEAN_DAYS[1], instance, ["knapsack", "allocation"], "overfill_a_site", monkeypatch)
     assert not result.success
     assert "knapsack/allocation: within_capacity" in failure_messages(result)
     assert "knapsack/allocation" in materialised(result)
@@ -238,9 +240,9 @@ def test_an_allocation_over_a_capacity_is_caught_and_stops_its_consumer(tiny, tm
     assert over[0][0] >= 1 and "exceeded" in over[0][1]
 
 
-def test_a_duplicated_input_key_stops_what_is_built_on_that_input(tiny, tmp_path):
+def test_a_duplicated_input_key_stops_what_is_built_on_that_input(tiny, tmp_path, monkeypatch):
     clean, instance, _ = tiny
-    result = run_corrupted(clean, tmp_path / "data", CLEAN_DAYS[1], instance, ["raw", "stock_levels"], "duplicate_a_key")
+    result = run_corrupted(clean, tmp_path / "data", CLEAN_DAYS[1], instance, ["raw", "stock_levels"], "duplicate_a_key", monkeypatch)
     assert not result.success
     assert "raw/stock_levels: key_unique" in failure_messages(result)
     assert materialised(result) == {"raw/stock_levels"}
@@ -269,7 +271,7 @@ def test_history_is_appended_across_runs(tiny):
 
 def test_a_soft_check_warns_without_blocking(tiny):
     data, instance, _ = tiny
-    config = {"ops": {"validate_stock__consumption_forecast": {"config": {"zero_rate_share_max": 0.01}}}}
+    config = {"resources": {"validation": {"config": {"zero_rate_share_max": 0.01}}}}
     selection = [dg.AssetKey(["stock", name]) for name in ("stock_initial", "consumption_forecast", "stock_projection")]
     result = run_partition(data, CLEAN_DAYS[1], instance, run_config=config, selection=selection)
     assert result.success

@@ -81,7 +81,8 @@ def run_started(run: dg.DagsterRun) -> dict:
 
 
 def step_module(step_key: str) -> str:
-    """The module a step belongs to: `validate_*` steps are validation, else the asset's schema."""
+    """The module a step belongs to: a `validate_*` op (knapsack.alternatives' checks) is
+    validation, else the asset's schema (whose step runs its tables' checks too)."""
     if step_key.startswith("validate_"):
         return "validation"
     return step_key.split("__", 1)[0]

@@ -49,7 +49,7 @@ from orchestrator_assets.defs.automation.conditions import Condition, ConditionE
 from orchestrator_assets.defs.automation.module_events import ModuleEvents
 from orchestrator_assets.defs.automation.partition_facts import partition_facts
 from orchestrator_assets.defs.automation.workflow_options import OptionsError, RunOptions, run_options_from_tags
-from orchestrator_assets.run_parameters import PARAMETER_GROUPS
+from orchestrator_assets.run_parameters import PARAMETER_GROUPS, group_values
 from orchestrator_assets.scenarios import scenario_of
 from orchestrator_assets.step_failures import step_failure_message
 from orchestrator_assets.warehouse import Warehouse, table_name
@@ -195,12 +195,7 @@ class RunModules:
             groups = {(tags or {}).get(CONFIG_TAG) for tags in assets_def.tags_by_key.values()}
             groups.add((assets_def.op.tags or {}).get(CONFIG_TAG))
             groups_of_ops[assets_def.op.name] = next((g for g in groups if g in PARAMETER_GROUPS), None)
-        ops = self._context.run_config.get("ops") or {}
-        for op_name, op_config in ops.items():  # type: ignore[union-attr]
-            group = groups_of_ops.get(op_name)
-            if group and isinstance(op_config, dict):
-                for name, value in (op_config.get("config") or {}).items():
-                    values[f"{group}.{name}"] = value
+        values.update(group_values(self._context.run_config, groups_of_ops))
         return values
 
     def _skip_by_condition(self, execution_plan: ExecutionPlan) -> None:

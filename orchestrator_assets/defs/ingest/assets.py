@@ -7,6 +7,7 @@ accepted, typed rows, which the IO manager stores in raw.<stem>.
 """
 
 
+import functools
 import time
 from datetime import date
 from pathlib import Path
@@ -21,6 +22,7 @@ from orchestrator_assets.defs.ingest.rejection_rules import ValidationResult, va
 from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.defs.ingest.source_files import SourceFileError, read_as_text, source_path
 from orchestrator_assets.defs.ingest.table_contracts import ALL_TABLES, ID_COLUMNS, TableContract
+from orchestrator_assets.defs.validation.checks import SINGLE_OUTPUT, table_check_specs, with_checks
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
 from orchestrator_assets.warehouse import Warehouse
@@ -176,6 +178,8 @@ def ingest_table(
 
 
 def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
+    table = f"raw.{contract.stem}"
+
     @dg.asset(
         key=["raw", contract.stem],
         group_name="ingest",
@@ -192,8 +196,10 @@ def build_ingest_asset(contract: TableContract, partitions_def: dg.PartitionsDef
         # A date range (backfill, or the history window of a first run) loads in one run.
         backfill_policy=dg.BackfillPolicy.single_run(),
         retry_policy=RETRY_POLICY,
+        check_specs=table_check_specs([table], partitions_def),
     )
     @time_limited
+    @functools.partial(with_checks, tables={SINGLE_OUTPUT: table})
     def _ingest(
         context: dg.AssetExecutionContext, config: IngestConfig, input_files: InputFiles, warehouse: Warehouse
     ) -> dg.Output[pl.DataFrame]:

@@ -22,6 +22,7 @@ from orchestrator_assets.asset_conventions import config_metadata, module_asset_
 from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP, KnapsackConfig
 from orchestrator_assets.defs.knapsack.shard_dispatch import celery_send, solve_sharded
 from orchestrator_assets.defs.knapsack.shard_exchange import shard_folder
+from orchestrator_assets.defs.validation.checks import build_standalone_checks, table_check_specs, with_checks
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.project_paths import warehouse_path
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
@@ -35,6 +36,13 @@ from solvers.knapsack.sourcing import SourcedPlan, solve_sourced, supply_from_st
 GROUP = "knapsack"
 COMMON = module_asset_args(GROUP, "KNAPSACK", {"polars", "duckdb", "pulp"})
 OUT_ARGS = {key: value for key, value in COMMON.items() if key != "retry_policy"}
+#: the outputs whose tables the step checks once written (output name -> table).
+#: knapsack.alternatives, written on request only, is checked by an op of its own
+#: (checks.build_standalone_checks): a check spec of the step must report on every run.
+CHECKED_OUTPUTS = {
+    name: f"{GROUP}.{name}" for name in ("allocation", "site_summary", "category_use", "depot_supply", "group_summary")
+}
+ALTERNATIVES_TABLE = f"{GROUP}.alternatives"
 POOL_FROM_SITES = 100  # below this, a process pool's start-up costs more than it saves
 ALLOCATION_COLUMNS = [
     "site_id", "article_id", "category", "level", "class", "lots", "quantity", "volume", "value",
@@ -356,5 +364,12 @@ def build_knapsack_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.As
         retry_policy=RETRY_POLICY,
         name=KNAPSACK_OP,
         group_name=GROUP,
+        check_specs=table_check_specs(CHECKED_OUTPUTS.values(), partitions_def),
     )
-    return [decorator(time_limited(knapsack_asset))]
+    return [decorator(time_limited(with_checks(knapsack_asset, CHECKED_OUTPUTS)))]
+
+
+def build_knapsack_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+    """The checks of knapsack.alternatives: an op after the knapsack step, skipped when the
+    step did not write the table."""
+    return [build_standalone_checks(ALTERNATIVES_TABLE, partitions_def)]

@@ -15,6 +15,6 @@ Where each part lives:
 - cross_checks.py    the cross-table comparisons, plain Polars;
 - check_inputs.py    what a check sees on one day (its rows, the other tables, thresholds);
 - check_results.py   one check's outcome and the history table validation.check_results;
-- config.py          the thresholds of the soft checks and the engine (`ValidationConfig`);
-- checks.py          the Dagster wiring: one multi-asset-check op per table.
+- config.py          the thresholds of the soft checks and the engine (`ValidationSettings`);
+- checks.py          the Dagster wiring: check specs of each asset, evaluated in its step.
 """

@@ -1,8 +1,8 @@
 """What a table's checks see on one day: its rows, the other tables of that day, the thresholds.
 
-`read_partitions` is the one read of a checked table's partitions: checks.py reads the
-checked table with it, and a cross-table check reads the tables it compares with through
-`CheckInputs.table`, once per (table, day) however many checks of the table use them.
+A check sees the frame its step wrote (checks.py). A cross-table check reads the tables it
+compares with through `CheckInputs.table`: the tables its step wrote from memory, any other
+from the warehouse (`read_partitions`), once per (table, day) however many checks use them.
 """
 
 from collections.abc import Mapping, Sequence
@@ -12,7 +12,7 @@ from datetime import date
 import dagster as dg
 import polars as pl
 
-from orchestrator_assets.defs.validation.config import ValidationConfig
+from orchestrator_assets.defs.validation.config import ValidationSettings
 from orchestrator_assets.warehouse import Warehouse
 
 
@@ -35,18 +35,20 @@ def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> 
 @dataclass
 class CheckInputs:
     """What a cross-table check sees: its table's rows for one day, the other tables of the
-    same day (read on demand, once), the run's thresholds."""
+    same day (its step's from memory, others read on demand, once), the run's thresholds."""
 
     warehouse: Warehouse
     partition_date: date
     frame: pl.DataFrame
-    config: ValidationConfig
+    config: ValidationSettings
     #: the run's knapsack.capacity overrides (a what-if's capacities), for the capacity check
     capacity_overrides: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
-    _tables: dict[tuple[str, date], pl.DataFrame] = field(default_factory=dict)
+    #: (table, day) -> rows already at hand: the tables the check's step wrote, then each
+    #: table read for this day
+    tables: dict[tuple[str, date], pl.DataFrame] = field(default_factory=dict)
 
     def table(self, name: str, day: date | None = None) -> pl.DataFrame:
         day = day or self.partition_date
-        if (name, day) not in self._tables:
-            self._tables[(name, day)] = read_partitions(self.warehouse, name, [day])[day]
-        return self._tables[(name, day)]
+        if (name, day) not in self.tables:
+            self.tables[(name, day)] = read_partitions(self.warehouse, name, [day])[day]
+        return self.tables[(name, day)]

@@ -1,5 +1,9 @@
 """Thresholds of the VALIDATION_FINALE checks (SPEC §6): what makes a soft check warn, and
-which engine evaluates the suites' rules."""
+which engine evaluates the suites' rules.
+
+A resource, not an op config: the checks run in the steps of the assets they check, whose op
+config is their module's (StockConfig, ...); every such step takes this resource, so
+`--set validation.<name>=…` (run config `resources.validation.config`) reaches them all."""
 
 from typing import Literal
 
@@ -7,9 +11,11 @@ import dagster as dg
 from pydantic import Field
 
 RuleEngine = Literal["polars", "great_expectations"]
+#: the resource key of ValidationSettings
+VALIDATION_RESOURCE = "validation"
 
 
-class ValidationConfig(dg.Config):
+class ValidationSettings(dg.ConfigurableResource):
     """Limits of the soft (WARN) checks and of the capacity comparison; the blocking rules have no knob
     (the engine evaluating them gives the same verdicts either way)."""
 
