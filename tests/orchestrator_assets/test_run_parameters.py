@@ -36,6 +36,26 @@ def test_run_config_gives_the_followers_to_the_steps_that_read_the_history(tmp_p
     assert ops["raw__movements"]["config"]["max_rejected_share"] == 0.5
 
 
+def test_validation_parameters_go_to_the_validation_resource_of_the_steps_that_check(tmp_path):
+    """The checks run in the steps of every module: their thresholds are one resource's
+    config, given only when a selected asset takes it, and read back as group values."""
+    from orchestrator_assets.run_parameters import group_values
+
+    defs = build_definitions(tmp_path / "data", tmp_path / "w")
+    overrides = parse_overrides(["validation.zero_rate_share_max=0.5", "stock.horizon_days=14"])
+    config = run_config_for(overrides, list(defs.assets))
+    assert config["resources"] == {"validation": {"config": {"zero_rate_share_max": 0.5}}}
+    assert config["ops"]["stock__stock_projection"] == {"config": {"horizon_days": 14}}
+    assert not any("zero_rate_share_max" in op["config"] for op in config["ops"].values())
+    assert group_values(config, {"stock__stock_projection": "stock"}) == {
+        "stock.horizon_days": 14, "validation.zero_rate_share_max": 0.5,
+    }
+    report_only = [a for a in defs.assets if all(key.path[0] == "report" for key in a.keys)]
+    assert "resources" not in run_config_for(overrides, report_only)  # no step of them checks a table
+    with pytest.raises(ParameterError, match="validation.zero_rate_share_max"):
+        parse_overrides(["validation.zero_rate_share_max=2"])
+
+
 def test_capacity_overrides_of_a_site_are_gathered_and_checked():
     from orchestrator_assets.run_parameters import ParameterError, parse_overrides
 

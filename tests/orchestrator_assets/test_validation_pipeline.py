@@ -201,6 +201,8 @@ def test_a_corrupted_projection_stops_every_downstream_step(tiny, tmp_path, monk
     result = run_corrupted(clean, data, CLEAN_DAYS[1], instance, ["stock", "stock_projection"], "swap_days", monkeypatch)
     assert not result.success
     assert "stock/stock_projection: projection_consistency" in failure_messages(result)
+    # A failed blocking check is a verdict, not transient trouble: the step is not retried.
+    assert not [event for event in result.all_events if event.event_type_value == "STEP_UP_FOR_RETRY"]
     done = materialised(result)
     assert "stock/stock_projection" in done
     downstream = ("urgence/urgency_", "knapsack/", "report/")
