@@ -379,10 +379,10 @@ def _ranges(keys: Sequence[str]) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
 
     prepare_environment()
-    defs = build_definitions()
+    defs = current_definitions()
     with dg.DagsterInstance.get() as instance:
         print(f"Dagster instance: {project_paths.dagster_home()}")
         print(f"Data folder:      {project_paths.data_dir()}")

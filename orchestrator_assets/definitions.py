@@ -80,8 +80,8 @@ def build_definitions(data_root: Path | None = None, warehouse_file: Path | None
     )
 
 
-#: the daily job last built by `daily_job`, under the key of what it was built from
-_DAILY_JOB: dict[tuple, dg.JobDefinition] = {}
+#: the definitions last built by `current_definitions`, under the key of what they were built from
+_CURRENT: dict[tuple, dg.Definitions] = {}
 
 
 def definitions_key() -> tuple:
@@ -98,20 +98,27 @@ def definitions_key() -> tuple:
     )
 
 
+def current_definitions() -> dg.Definitions:
+    """`build_definitions()` of the environment as it is now, built again only when
+    `definitions_key()` changed (e.g. a new extract folder, a new partition).
+
+    A CLI run used to build them three times (the module's `defs`, the run config's check of
+    the dates, the job Dagster reconstructs), 0.15 s each on tiny (issue 14)."""
+    key = definitions_key()
+    defs = _CURRENT.get(key)
+    if defs is None:
+        defs = build_definitions()
+        _CURRENT.clear()
+        _CURRENT[key] = defs
+    return defs
+
+
 def daily_job() -> dg.JobDefinition:
     """The daily job, rebuilt from the environment: the reconstructable entry point the CLI
-    launches runs through (step processes rebuild the job from it).
-
-    Dagster reconstructs the job from here several times per run (creating the run, executing
-    it, each range's day): 0.4 s each on tiny (issue 14). The job is built again only when
-    `definitions_key()` changed, e.g. a new extract folder (a new partition)."""
-    key = definitions_key()
-    job = _DAILY_JOB.get(key)
-    if job is None:
-        job = build_definitions().resolve_job_def(DAILY_JOB_NAME)
-        _DAILY_JOB.clear()
-        _DAILY_JOB[key] = job
-    return job
+    launches runs through (step processes rebuild the job from it). Dagster reconstructs the
+    job from here several times per run (creating the run, executing it, each range's day):
+    the definitions are the current ones, built once."""
+    return current_definitions().resolve_job_def(DAILY_JOB_NAME)
 
 
-defs = build_definitions()
+defs = current_definitions()

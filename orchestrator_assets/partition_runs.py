@@ -103,11 +103,11 @@ def validated_run_config(
 ) -> tuple[dg.Definitions, dict]:
     """The code location and the run config of these dates; SystemExit naming the dates that
     are not daily partitions of the data folder."""
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
     from orchestrator_assets.jobs import DAILY_JOB_NAME, execution_config
     from orchestrator_assets.run_parameters import run_config_for
 
-    defs = build_definitions()
+    defs = current_definitions()
     partitions = defs.resolve_job_def(DAILY_JOB_NAME).partitions_def
     known = set(partitions.get_partition_keys())
     missing = [d.isoformat() for d in dates if d.isoformat() not in known]
@@ -341,7 +341,7 @@ def print_step_failures(result: dg.JobExecutionResult | dg.ExecuteInProcessResul
 
 def describe_plan(workflow_name: str, day: date) -> str:
     """What `reassort run` / the workflow's job would do for that day, without running anything."""
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
     from orchestrator_assets.defs.automation.workflows import load_workflows, workflows_path
     from orchestrator_assets.jobs import DAILY_JOB_NAME
     from orchestrator_assets.run_parameters import PARAMETER_GROUPS
@@ -366,7 +366,7 @@ def describe_plan(workflow_name: str, day: date) -> str:
     else:
         known = ", ".join(["daily", *sorted(workflows)])
         raise SystemExit(f"reassort plan: no workflow {workflow_name!r}; known: {known}")
-    defs = build_definitions()
+    defs = current_definitions()
     job = defs.resolve_job_def(job_name)
     keys = set(job.asset_layer.executable_asset_keys)
     if day.isoformat() not in set(job.partitions_def.get_partition_keys()):

@@ -15,7 +15,7 @@ must read its own run's upstream tables before the run is published.
 
 
 import contextlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -213,6 +213,16 @@ class Warehouse(dg.ConfigurableResource):
         if sample is None:
             raise LookupError(table)
         return pl.DataFrame(schema=pl.read_parquet_schema(sample))
+
+    def read_partition(self, table: str, day: date, files: Mapping[str, list[Path]] | None = None) -> pl.DataFrame:
+        """The rows of one partition of `table` as its SQL view shows them (every file of the
+        partition this reader sees, units included, lineage columns included), read with
+        Polars: for a step that needs a whole partition, not a statement (issue 14: DuckDB
+        imports pandas for any statement with parameters, 0.25 s per process). `files`:
+        `self.files([day])` when the caller already listed them. LookupError if the table has
+        no file at all."""
+        listed = self.files([day.isoformat()]) if files is None else files
+        return self.read_files(table, listed.get(table, []))
 
 
 def _partition_dates(keys: Sequence[str]) -> list[date]:

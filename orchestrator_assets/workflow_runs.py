@@ -31,10 +31,10 @@ class WorkflowLaunchError(ValueError):
 def workflow_job(name: str) -> dg.JobDefinition:
     """The workflow's job rebuilt from the environment: the reconstructable entry point the
     CLI launches workflow runs through (step processes rebuild the job from it)."""
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
     from orchestrator_assets.defs.automation.workflows import job_name_of
 
-    return build_definitions().resolve_job_def(job_name_of(name))
+    return current_definitions().resolve_job_def(job_name_of(name))
 
 
 def merged_overrides(
@@ -82,10 +82,10 @@ def workflow_run_config(name: str, variables: Mapping[str, str]) -> dict:
     """The run config `reassort run --workflow NAME --var k=v` gives a run: the workflow's
     parameters with its variables filled in (`${vars.NAME}`), from the workflows file and
     code location this process sees. The client sends it with a workflow launch."""
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
 
     workflow, parameters, _ = launch_plan(name, variables, {})
-    return workflow_ops_config(build_definitions(), workflow, parameters)
+    return workflow_ops_config(current_definitions(), workflow, parameters)
 
 
 def run_workflow(
@@ -100,12 +100,12 @@ def run_workflow(
     """Run workflow `name` for each date, in order; returns the number of failed runs."""
     import dagster as dg
 
-    from orchestrator_assets.definitions import build_definitions
+    from orchestrator_assets.definitions import current_definitions
     from orchestrator_assets.jobs import execution_config
 
     prepare_environment()
     workflow, parameters, var_tags = launch_plan(name, assignments, overrides)
-    defs = build_definitions()
+    defs = current_definitions()
     job_def = defs.resolve_job_def(workflow.job_name)
     known = set(job_def.partitions_def.get_partition_keys())
     missing = [day.isoformat() for day in dates if day.isoformat() not in known]

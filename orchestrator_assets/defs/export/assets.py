@@ -42,9 +42,7 @@ ARGS = {
 
 def allocation_run(warehouse: Warehouse, partition_date: date) -> str:
     """The run whose allocation rows this step reads (its own run's, or the published ones)."""
-    runs = warehouse.read(
-        f"SELECT DISTINCT run_id FROM {ALLOCATION_TABLE} WHERE partition_date = ? ORDER BY 1", [partition_date]
-    )["run_id"].to_list()
+    runs = sorted(warehouse.read_partition(ALLOCATION_TABLE, partition_date)["run_id"].unique().drop_nulls().to_list())
     return runs[0] if len(runs) == 1 else ",".join(runs) or "none"
 
 

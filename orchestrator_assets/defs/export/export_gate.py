@@ -93,10 +93,8 @@ def check_gate(warehouse: Warehouse, partition_date: date, allocation_run: str) 
     allocation's run (see the module docstring)."""
     if not warehouse.table_exists(CHECK_RESULTS_TABLE):
         return
-    results = warehouse.read(
-        f"SELECT asset, check_name, blocking, passed, failing_rows, detail, checked_at, run_id "
-        f"FROM {CHECK_RESULTS_TABLE} WHERE partition_date = ?",
-        [partition_date],
+    results = warehouse.read_partition(CHECK_RESULTS_TABLE, partition_date).select(
+        "asset", "check_name", "blocking", "passed", "failing_rows", "detail", "checked_at", "run_id"
     )
     own = results.filter(pl.col("run_id") == allocation_run)
     since = own["checked_at"].min() if own.height else _published_at(warehouse.root, partition_date.isoformat(), allocation_run)

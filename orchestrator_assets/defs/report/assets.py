@@ -15,7 +15,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-import duckdb
 import polars as pl
 
 from orchestrator_assets.asset_conventions import module_asset_args
@@ -99,33 +98,25 @@ def projection_horizon(instance: dg.DagsterInstance, partition_key: str) -> int:
     return StockConfig.model_fields["horizon_days"].default
 
 
-def read_sources(con: duckdb.DuckDBPyConnection, partition_date: date) -> dict[str, pl.DataFrame]:
-    existing = {
-        f"{schema}.{name}"
-        for schema, name in con.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
-    }
-    missing = [table for table in SOURCES if table not in existing]
+def read_sources(warehouse: Warehouse, partition_date: date) -> tuple[dict[str, pl.DataFrame], dict[str, list[str]]]:
+    """The partition's rows of every source table (SOURCES' columns, without the lineage
+    columns), and the runs that wrote the LINEAGE_TABLES; read with Polars, each table's
+    files of the partition whole (as the IO manager reads an input)."""
+    files = warehouse.files([partition_date.isoformat()])
+    missing = [table for table in SOURCES if table not in files]
     if missing:
         raise dg.Failure(
             f"The daily report needs {', '.join(missing)}: materialise the daily pipeline for "
             f"{partition_date} first.",
             allow_retries=False,
         )
+    rows = {table: warehouse.read_partition(table, partition_date, files) for table in SOURCES}
+    lineage = {table: sorted(rows[table]["run_id"].unique().drop_nulls().to_list()) for table in LINEAGE_TABLES}
     frames = {}
     for table, columns in SOURCES.items():
-        sql = f"SELECT {columns} FROM {table} WHERE partition_date = ?"
-        frame = con.execute(sql, [partition_date]).pl()
-        frames[table] = frame.drop([c for c in ("partition_date", "run_id") if c in frame.columns])
-    return frames
-
-
-def read_lineage(con: duckdb.DuckDBPyConnection, partition_date: date) -> dict[str, list[str]]:
-    return {
-        table: [row[0] for row in con.execute(
-            f"SELECT DISTINCT run_id FROM {table} WHERE partition_date = ? ORDER BY 1", [partition_date]
-        ).fetchall()]
-        for table in LINEAGE_TABLES
-    }  # fmt: skip
+        frame = rows[table] if columns == "*" else rows[table].select(columns.split(", "))
+        frames[table] = frame.drop("partition_date", "run_id", strict=False)
+    return frames, lineage
 
 
 def urgent_curves(
@@ -156,9 +147,7 @@ def daily_report_asset(
     started = time.perf_counter()
     partition_date = date.fromisoformat(context.partition_key)
     horizon_days = projection_horizon(context.instance, context.partition_key)
-    with warehouse.connection(partitions=[partition_date]) as con:
-        frames = read_sources(con, partition_date)
-        lineage = read_lineage(con, partition_date)
+    frames, lineage = read_sources(warehouse, partition_date)
     urgent = most_urgent_pairs(
         frames["urgence.urgency_classification"], frames["stock.stock_projection"], CURVES_DRAWN
     )
