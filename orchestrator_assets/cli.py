@@ -15,8 +15,12 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from orchestrator_assets import project_paths
+
+if TYPE_CHECKING:
+    import polars
 from orchestrator_assets.partition_runs import (
     contiguous_ranges,
     describe_plan,
@@ -155,13 +159,14 @@ def cmd_workflow(args: argparse.Namespace) -> int:
     return 0
 
 
-def print_rejections(con, dates: Sequence[date]) -> None:
+def print_rejections(rejected: "polars.DataFrame") -> None:
     """SPEC §2: the run says how many input rows it rejected and why (per table and rule)."""
-    rows = con.execute(
-        "SELECT source, rule, count(*) FROM validation.rejected_rows "
-        "WHERE partition_date BETWEEN ? AND ? GROUP BY ALL ORDER BY 1, 3 DESC, 2",
-        [dates[0], dates[-1]],
-    ).fetchall()
+    rows = (
+        rejected.group_by("source", "rule").len()
+        .sort(["source", "len", "rule"], descending=[False, True, False])
+        .iter_rows()
+    )  # fmt: skip
+    rows = list(rows)
     if not rows:
         print("\nRejected input rows: none")
         return
@@ -175,25 +180,23 @@ def print_rejections(con, dates: Sequence[date]) -> None:
 
 def print_summary(dates: Sequence[date]) -> None:
     """Row counts of the published tables for the partitions just run."""
+    import polars as pl
+
+    from orchestrator_assets.defs.ingest.assets import REJECTED_TABLE
     from orchestrator_assets.warehouse import Warehouse
     from orchestrator_assets.warehouse_views import known_tables
 
     root = project_paths.warehouse_path()
     keys = [(dates[0] + timedelta(days=offset)).isoformat() for offset in range((dates[-1] - dates[0]).days + 1)]
     warehouse = Warehouse(path=str(root))
-    with warehouse.connection(partitions=keys) as con:
-        tables = [row[0] for row in con.execute(
-            "SELECT table_schema || '.' || table_name FROM information_schema.tables ORDER BY 1"
-        ).fetchall()]  # fmt: skip
-        print(f"\nWarehouse {root} — rows for {dates[0]}" + (f" .. {dates[-1]}" if len(dates) > 1 else ""))
-        for table in known_tables(root):
-            count = 0
-            if table in tables:
-                schema, name = table.split(".")  # known_tables: checked identifiers
-                count = con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0]
-            print(f"  {table:<40} {count:>12,}")
-        if "validation.rejected_rows" in tables:
-            print_rejections(con, dates)
+    files = warehouse.files(keys)
+    print(f"\nWarehouse {root} — rows for {dates[0]}" + (f" .. {dates[-1]}" if len(dates) > 1 else ""))
+    for table in known_tables(root):
+        # the files' metadata: no row is read (Polars, not a DuckDB statement: issue 14)
+        count = sum(pl.scan_parquet(file).select(pl.len()).collect().item() for file in files.get(table, []))
+        print(f"  {table:<40} {count:>12,}")
+    if files.get(REJECTED_TABLE):
+        print_rejections(warehouse.read_files(REJECTED_TABLE, files[REJECTED_TABLE]))
     from orchestrator_assets.defs.export.export_files import EXPORTS_FOLDER
 
     exports = project_paths.data_dir() / EXPORTS_FOLDER / dates[-1].isoformat()
