@@ -161,6 +161,21 @@ def test_every_table_of_the_daily_job_has_a_blocking_check():
     )
 
 
+def test_a_tables_checks_run_in_the_step_that_writes_it():
+    """One step per asset (21 a day): a table's checks are check specs of its asset, but for
+    knapsack.alternatives, written on request only, whose checks are an op of their own."""
+    defs = build_definitions(Path("/nonexistent"), Path("/nonexistent/warehouse"))
+    job = defs.resolve_job_def(DAILY_JOB_NAME)
+    nodes = {node.name for node in job.graph.nodes}
+    assert {name for name in nodes if name.startswith("validate_")} == {"validate_knapsack__alternatives"}
+    assert len(nodes) == 22
+    for assets_def in defs.assets:
+        for key in assets_def.keys:
+            table = key.to_user_string().replace("/", ".")
+            if table in TABLE_SUITES and table != "knapsack.alternatives":
+                assert {spec.asset_key for spec in assets_def.check_specs} >= {key}, table
+
+
 def test_a_clean_run_passes_every_check(tiny):
     data, _, results = tiny
     tables = warehouse_tables(build_definitions(data, data / "warehouse"))
