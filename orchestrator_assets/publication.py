@@ -14,6 +14,12 @@ lock (fcntl), held for a few milliseconds; writers of different partitions never
 Files no manifest names any more are deleted after a grace period (`GRACE_S`), so that a
 reader that listed them just before a publication can still open them.
 
+A table written in slices that every run adds to (validation.check_results: one slice per
+asset and run) would gather a file per slice in its partition, and every publication and
+every reader of the partition would pay for them. `compact` folds the slices published
+more than `GRACE_S` ago into one file, in the same atomic manifest switch: a reader sees
+the slices or the folded file, never both, never neither, and the rows are the same.
+
 A publication that brings a table the DuckDB catalog file lacks rewrites that file
 (warehouse_catalog.py); its views read the manifests, so new partitions need nothing.
 """
@@ -30,6 +36,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
+
 from orchestrator_assets.manifests import (  # noqa: F401  (the read side, re-exported)
     manifest_path,
     published_files,
@@ -43,12 +51,16 @@ from orchestrator_assets.table_files import (
     check_partition,
     ensure_layout_marker,
     exclusive_lock,
+    write_unit_file,
 )
 from orchestrator_assets.warehouse_catalog import ensure_catalog
 
 #: how long a file no manifest names is kept (a reader may have listed it; a long run may
 #: not be published yet). Six hours is far beyond any daily run (about a minute).
 GRACE_S = 6 * 3600.0
+#: how many old slices of a table's partition `compact` waits for before folding them
+COMPACT_FROM_SLICES = 50
+COMPACTED = "compacted"
 
 
 def _partition_lock(root: Path, key: str) -> contextlib.AbstractContextManager[None]:
@@ -110,3 +122,44 @@ def remove_unreferenced(root: Path, key: str, grace_s: float = GRACE_S) -> int:
                         file.unlink()
                         removed += 1
     return removed
+
+
+def compact(
+    root: Path, table: str, key: str, min_slices: int = COMPACT_FROM_SLICES, now: datetime | None = None
+) -> int:
+    """Fold the slices of `table` in partition `key` that were published more than `GRACE_S`
+    ago into one new file (a slice of its own, `compacted_<id>`), once there are at least
+    `min_slices` of them; the folded files are left to `remove_unreferenced`. Returns how
+    many slices were folded.
+
+    Only slices that old: a run still going (never that long, see GRACE_S) could otherwise
+    write its slice again (a retried step) beside its rows already folded. Under the
+    partition's lock, as a publication, so a slice published meanwhile is never lost."""
+    moment = now or datetime.now(UTC)
+
+    def age_s(value: dict[str, str]) -> float:
+        try:
+            return (moment - datetime.fromisoformat(value["published_at"])).total_seconds()
+        except (KeyError, TypeError, ValueError):  # not a stamp we wrote: never folded
+            return 0.0
+
+    def old_slices(entries: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        return {entry: value for entry, value in entries.items() if entry.startswith(f"{table}/") and age_s(value) > GRACE_S}
+
+    if len(old_slices(read_manifest(root, key))) < min_slices:  # the common case: no lock taken
+        return 0
+    with _partition_lock(root, key):
+        entries = read_manifest(root, key)
+        folded = old_slices(entries)
+        if len(folded) < min_slices:
+            return 0
+        rows = pl.concat([pl.read_parquet(root / value["file"]) for value in folded.values()], how="diagonal_relaxed")
+        identifier = uuid.uuid4().hex
+        unit_file = UnitFile(table, key, identifier, f"{COMPACTED}_{identifier}")
+        write_unit_file(root, unit_file, rows)
+        for entry in folded:
+            del entries[entry]
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        entries[unit_file.entry] = {"run_id": identifier, "file": unit_file.relative_path(), "published_at": stamp}
+        _write_manifest(root, key, entries)
+    return len(folded)

@@ -128,6 +128,13 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 def write_unit(root: Path, unit_file: UnitFile, frame: pl.DataFrame) -> Path:
     """Write the rows atomically (temporary file, fsync, rename) and journal them under the run."""
+    target = write_unit_file(root, unit_file, frame)
+    journal(root, unit_file)
+    return target
+
+
+def write_unit_file(root: Path, unit_file: UnitFile, frame: pl.DataFrame) -> Path:
+    """Write the rows atomically (temporary file, fsync, rename), unjournaled."""
     target = root / unit_file.relative_path()
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}.parquet"
@@ -139,7 +146,6 @@ def write_unit(root: Path, unit_file: UnitFile, frame: pl.DataFrame) -> Path:
     finally:
         if temporary.exists():
             temporary.unlink()
-    journal(root, unit_file)
     return target
 
 

@@ -1,7 +1,9 @@
 """validation.check_results: every run's results are appended; a retried step of the same
-run replaces only its own rows."""
+run replaces only its own rows; old slices are folded into one file with the same rows."""
 
-from datetime import date
+import json
+import multiprocessing
+from datetime import UTC, date, datetime, timedelta
 
 from orchestrator_assets.defs.validation.check_results import (
     CHECK_RESULTS_TABLE,
@@ -9,6 +11,8 @@ from orchestrator_assets.defs.validation.check_results import (
     append_check_results,
     check_results_frame,
 )
+from orchestrator_assets.manifests import read_manifest
+from orchestrator_assets.publication import GRACE_S, compact
 from orchestrator_assets.warehouse import Warehouse
 
 DAY = date(2026, 3, 2)
@@ -64,3 +68,75 @@ def test_failed_checks_of_a_month_are_one_query_away(tmp_path):
         "WHERE NOT passed AND partition_date >= DATE '2026-03-01' AND partition_date < DATE '2026-04-01'"
     ).rows()
     assert failed == [(DAY, "stock/x", "schema", "3 failing of 10 rows")]
+
+
+# --------------------------------------------------------------------------- compaction
+
+LATER = datetime.now(UTC) + timedelta(seconds=GRACE_S + 60)  # every slice written now is old by then
+
+
+def slices(warehouse: Warehouse) -> list[str]:
+    return [entry for entry in read_manifest(warehouse.root, DAY.isoformat()) if entry.startswith(CHECK_RESULTS_TABLE + "/")]
+
+
+def append_runs(warehouse: Warehouse, runs: range, asset: str = "stock/x") -> None:
+    for index in runs:
+        frame = check_results_frame(DAY, asset, results(index % 2 == 0), SEVERITY, BLOCKING)
+        append_check_results(warehouse, frame, asset, f"run-{index}")
+
+
+def test_old_slices_are_folded_into_one_file_with_the_same_rows(tmp_path):
+    warehouse = Warehouse(path=str(tmp_path / "w"))
+    append_runs(warehouse, range(12))
+    before = rows(warehouse)
+    assert len(slices(warehouse)) == 12  # recent slices: left as they are by every append
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=13, now=LATER) == 0
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=12, now=LATER) == 12
+    assert [entry.split("/")[1].split("_")[0] for entry in slices(warehouse)] == ["compacted"]
+    assert rows(warehouse) == before and len(before) == 24
+    # A retry of a run's step after folding is not possible (slices fold when older than any
+    # run), but a new run's slice is added beside the folded file as before.
+    append_runs(warehouse, range(12, 13))
+    assert len(slices(warehouse)) == 2 and len(rows(warehouse)) == 26
+    # The folded file and the new slice fold again, later: still the same rows.
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER + timedelta(hours=7)) == 2
+    assert len(slices(warehouse)) == 1 and len(rows(warehouse)) == 26
+
+
+def test_a_stamp_that_is_not_ours_is_never_folded(tmp_path):
+    warehouse = Warehouse(path=str(tmp_path / "w"))
+    append_runs(warehouse, range(3))
+    manifest = read_manifest(warehouse.root, DAY.isoformat())
+    first = slices(warehouse)[0]
+    manifest[first] = {key: value for key, value in manifest[first].items() if key != "published_at"}
+    (warehouse.root / "_published" / f"{DAY.isoformat()}.json").write_text(
+        json.dumps({"partition": DAY.isoformat(), "entries": manifest})
+    )
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER) == 2
+    assert first in slices(warehouse) and len(slices(warehouse)) == 2 and len(rows(warehouse)) == 6
+
+
+def _append_in_process(root: str, first: int, count: int) -> None:
+    append_runs(Warehouse(path=root), range(first, first + count), asset="urgence/y")
+
+
+def test_folding_while_other_processes_append_loses_and_doubles_nothing(tmp_path):
+    """Writers in other processes publish slices while this one folds, again and again:
+    every row is there exactly once at the end."""
+    warehouse = Warehouse(path=str(tmp_path / "w"))
+    append_runs(warehouse, range(20))
+    context = multiprocessing.get_context("spawn")
+    writers = [context.Process(target=_append_in_process, args=(str(warehouse.root), 1000 * (n + 1), 25)) for n in range(3)]
+    for writer in writers:
+        writer.start()
+    folded = 0
+    while any(writer.is_alive() for writer in writers):
+        folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER)
+    for writer in writers:
+        writer.join()
+        assert writer.exitcode == 0
+    folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER)
+    assert folded >= 20
+    found = rows(warehouse)
+    assert len(found) == 2 * (20 + 3 * 25) and len(set(found)) == len(found)
+    assert {run for run, *_ in found} == {f"run-{i}" for i in [*range(20), *(1000 * (n + 1) + k for n in range(3) for k in range(25))]}

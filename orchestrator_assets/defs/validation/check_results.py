@@ -21,6 +21,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from orchestrator_assets.publication import compact
 from orchestrator_assets.table_files import unit_name
 from orchestrator_assets.warehouse import Warehouse
 
@@ -103,3 +104,5 @@ def append_check_results(
     if not dates:
         return
     warehouse.write_partition(CHECK_RESULTS_TABLE, frame, dates, run_id, unit=unit_name(asset, run_id), publish_now=True)
+    for day in dates:  # one slice per (asset, run): the old ones are folded (publication.compact)
+        compact(warehouse.root_for(CHECK_RESULTS_TABLE), CHECK_RESULTS_TABLE, day.isoformat())
