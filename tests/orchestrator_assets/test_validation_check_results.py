@@ -72,7 +72,9 @@ def test_failed_checks_of_a_month_are_one_query_away(tmp_path):
 
 # --------------------------------------------------------------------------- compaction
 
-LATER = datetime.now(UTC) + timedelta(seconds=GRACE_S + 60)  # every slice written now is old by then
+def later() -> datetime:
+    """A moment when every slice written until now is older than the grace."""
+    return datetime.now(UTC) + timedelta(seconds=GRACE_S + 60)
 
 
 def slices(warehouse: Warehouse) -> list[str]:
@@ -90,8 +92,8 @@ def test_old_slices_are_folded_into_one_file_with_the_same_rows(tmp_path):
     append_runs(warehouse, range(12))
     before = rows(warehouse)
     assert len(slices(warehouse)) == 12  # recent slices: left as they are by every append
-    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=13, now=LATER) == 0
-    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=12, now=LATER) == 12
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=13, now=later()) == 0
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=12, now=later()) == 12
     assert [entry.split("/")[1].split("_")[0] for entry in slices(warehouse)] == ["compacted"]
     assert rows(warehouse) == before and len(before) == 24
     # A retry of a run's step after folding is not possible (slices fold when older than any
@@ -99,7 +101,7 @@ def test_old_slices_are_folded_into_one_file_with_the_same_rows(tmp_path):
     append_runs(warehouse, range(12, 13))
     assert len(slices(warehouse)) == 2 and len(rows(warehouse)) == 26
     # The folded file and the new slice fold again, later: still the same rows.
-    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER + timedelta(hours=7)) == 2
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=later() + timedelta(hours=7)) == 2
     assert len(slices(warehouse)) == 1 and len(rows(warehouse)) == 26
 
 
@@ -112,7 +114,7 @@ def test_a_stamp_that_is_not_ours_is_never_folded(tmp_path):
     (warehouse.root / "_published" / f"{DAY.isoformat()}.json").write_text(
         json.dumps({"partition": DAY.isoformat(), "entries": manifest})
     )
-    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER) == 2
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=later()) == 2
     assert first in slices(warehouse) and len(slices(warehouse)) == 2 and len(rows(warehouse)) == 6
 
 
@@ -131,11 +133,11 @@ def test_folding_while_other_processes_append_loses_and_doubles_nothing(tmp_path
         writer.start()
     folded = 0
     while any(writer.is_alive() for writer in writers):
-        folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER)
+        folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=later())
     for writer in writers:
         writer.join()
         assert writer.exitcode == 0
-    folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=LATER)
+    folded += compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=later())
     assert folded >= 20
     found = rows(warehouse)
     assert len(found) == 2 * (20 + 3 * 25) and len(set(found)) == len(found)

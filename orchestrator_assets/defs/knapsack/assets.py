@@ -94,9 +94,12 @@ def solve_in_batches(
     supply = supply if supply is not None else pl.DataFrame(schema={"site_id": pl.String, "article_id": pl.String, "supply": pl.Int64})
     plans, done, n_sites = [], 0, pairs["site_id"].n_unique()
     for chunk_sites in plan_shards(pairs, parents, batches):
+        chunk_parents = {site: parents[site] for site in chunk_sites if site in parents}
+        # the batch's depots only: each batch would otherwise index every depot's stock again
+        chunk_supply = supply.filter(pl.col("site_id").is_in(sorted(set(chunk_parents.values()))))
         plans.append(solve_sourced(
-            pairs.filter(pl.col("site_id").is_in(chunk_sites)), limits,
-            {site: parents[site] for site in chunk_sites if site in parents}, supply, workers=workers, **solve_params(config),
+            pairs.filter(pl.col("site_id").is_in(chunk_sites)), limits, chunk_parents, chunk_supply,
+            workers=workers, **solve_params(config),
         ))
         done += len(chunk_sites)
         progress(f"{done}/{n_sites} sites solved, {time.perf_counter() - started:.1f} s")
