@@ -32,12 +32,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-import pyarrow.parquet as pq
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from orchestrator_assets.manifests import published_partitions, read_manifest
 from orchestrator_assets.partition_deadline import freshness
+from orchestrator_assets.table_files import file_rows
 from orchestrator_assets.warehouse_views import open_views, visible_files
 
 RECENT_RUNS = 100
@@ -62,7 +62,7 @@ class _ParquetRows:
 
     def count(self, path: Path) -> int:
         if path not in self.cache:
-            self.cache[path] = pq.read_metadata(path).num_rows
+            self.cache[path] = file_rows(path)
         return self.cache[path]
 
     def keep_only(self, paths: set[Path]) -> None:
