@@ -16,9 +16,11 @@ reader that listed them just before a publication can still open them.
 
 A table written in slices that every run adds to (validation.check_results: one slice per
 asset and run) would gather a file per slice in its partition, and every publication and
-every reader of the partition would pay for them. `compact` folds the slices published
-more than `GRACE_S` ago into one file, in the same atomic manifest switch: a reader sees
-the slices or the folded file, never both, never neither, and the rows are the same.
+every reader of the partition would pay for them (a `large` day re-run ~20 times: ~1.5 s
+more per run, in manifest rewrites and reads of the history). `compact` folds the slices
+of other runs published more than `COMPACT_AFTER_S` ago into one file, in the same atomic
+manifest switch: a reader sees the slices or the folded file, never both, never neither,
+and the rows are the same.
 
 A publication that brings a table the DuckDB catalog file lacks rewrites that file
 (warehouse_catalog.py); its views read the manifests, so new partitions need nothing.
@@ -60,6 +62,10 @@ from orchestrator_assets.warehouse_catalog import ensure_catalog
 GRACE_S = 6 * 3600.0
 #: how many old slices of a table's partition `compact` waits for before folding them
 COMPACT_FROM_SLICES = 50
+#: how old a slice must be to be folded: a run writes its check-result slice at the end of
+#: the step that checks (a step retried later writes it again, and must not find its rows
+#: folded already); ten minutes is far beyond a retry's delay
+COMPACT_AFTER_S = 600.0
 COMPACTED = "compacted"
 
 
@@ -125,16 +131,19 @@ def remove_unreferenced(root: Path, key: str, grace_s: float = GRACE_S) -> int:
 
 
 def compact(
-    root: Path, table: str, key: str, min_slices: int = COMPACT_FROM_SLICES, now: datetime | None = None
+    root: Path,
+    table: str,
+    key: str,
+    keep_run: str | None = None,
+    min_slices: int = COMPACT_FROM_SLICES,
+    now: datetime | None = None,
 ) -> int:
-    """Fold the slices of `table` in partition `key` that were published more than `GRACE_S`
-    ago into one new file (a slice of its own, `compacted_<id>`), once there are at least
+    """Fold the slices of `table` in partition `key` published more than `COMPACT_AFTER_S`
+    ago, but for `keep_run`'s (the caller's own run, whose steps may still write theirs
+    again), into one new file (a slice of its own, `compacted_<id>`), once there are at least
     `min_slices` of them; the folded files are left to `remove_unreferenced`. Returns how
-    many slices were folded.
-
-    Only slices that old: a run still going (never that long, see GRACE_S) could otherwise
-    write its slice again (a retried step) beside its rows already folded. Under the
-    partition's lock, as a publication, so a slice published meanwhile is never lost."""
+    many slices were folded. Under the partition's lock, as a publication, so a slice
+    published meanwhile is never lost."""
     moment = now or datetime.now(UTC)
 
     def age_s(value: dict[str, str]) -> float:
@@ -144,7 +153,11 @@ def compact(
             return 0.0
 
     def old_slices(entries: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
-        return {entry: value for entry, value in entries.items() if entry.startswith(f"{table}/") and age_s(value) > GRACE_S}
+        return {
+            entry: value
+            for entry, value in entries.items()
+            if entry.startswith(f"{table}/") and value.get("run_id") != keep_run and age_s(value) > COMPACT_AFTER_S
+        }
 
     if len(old_slices(read_manifest(root, key))) < min_slices:  # the common case: no lock taken
         return 0

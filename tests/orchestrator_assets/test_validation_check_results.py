@@ -12,7 +12,7 @@ from orchestrator_assets.defs.validation.check_results import (
     check_results_frame,
 )
 from orchestrator_assets.manifests import read_manifest
-from orchestrator_assets.publication import GRACE_S, compact
+from orchestrator_assets.publication import COMPACT_AFTER_S, compact
 from orchestrator_assets.warehouse import Warehouse
 
 DAY = date(2026, 3, 2)
@@ -74,7 +74,7 @@ def test_failed_checks_of_a_month_are_one_query_away(tmp_path):
 
 def later() -> datetime:
     """A moment when every slice written until now is older than the grace."""
-    return datetime.now(UTC) + timedelta(seconds=GRACE_S + 60)
+    return datetime.now(UTC) + timedelta(seconds=COMPACT_AFTER_S + 60)
 
 
 def slices(warehouse: Warehouse) -> list[str]:
@@ -96,13 +96,21 @@ def test_old_slices_are_folded_into_one_file_with_the_same_rows(tmp_path):
     assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=12, now=later()) == 12
     assert [entry.split("/")[1].split("_")[0] for entry in slices(warehouse)] == ["compacted"]
     assert rows(warehouse) == before and len(before) == 24
-    # A retry of a run's step after folding is not possible (slices fold when older than any
-    # run), but a new run's slice is added beside the folded file as before.
+    # A new run's slice is added beside the folded file, as before.
     append_runs(warehouse, range(12, 13))
     assert len(slices(warehouse)) == 2 and len(rows(warehouse)) == 26
     # The folded file and the new slice fold again, later: still the same rows.
     assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), min_slices=2, now=later() + timedelta(hours=7)) == 2
     assert len(slices(warehouse)) == 1 and len(rows(warehouse)) == 26
+
+
+def test_the_callers_own_run_is_never_folded(tmp_path):
+    """Its steps may still write their slices again (a retry): its rows must not be folded."""
+    warehouse = Warehouse(path=str(tmp_path / "w"))
+    append_runs(warehouse, range(3))
+    assert compact(warehouse.root, CHECK_RESULTS_TABLE, DAY.isoformat(), keep_run="run-1", min_slices=2, now=later()) == 2
+    assert any(entry.endswith("run_1") for entry in slices(warehouse)) and len(slices(warehouse)) == 2
+    assert len(rows(warehouse)) == 6
 
 
 def test_a_stamp_that_is_not_ours_is_never_folded(tmp_path):

@@ -105,4 +105,4 @@ def append_check_results(
         return
     warehouse.write_partition(CHECK_RESULTS_TABLE, frame, dates, run_id, unit=unit_name(asset, run_id), publish_now=True)
     for day in dates:  # one slice per (asset, run): the old ones are folded (publication.compact)
-        compact(warehouse.root_for(CHECK_RESULTS_TABLE), CHECK_RESULTS_TABLE, day.isoformat())
+        compact(warehouse.root_for(CHECK_RESULTS_TABLE), CHECK_RESULTS_TABLE, day.isoformat(), keep_run=run_id)
