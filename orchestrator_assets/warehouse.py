@@ -64,6 +64,15 @@ def with_lineage(
     return frame.with_columns(columns)
 
 
+def rows_by_partition(frame: pl.DataFrame, partition_dates: Sequence[date]) -> dict[date, pl.DataFrame]:
+    """The rows of each date of a frame that carries partition_date (a range's), in the
+    frame's order; a date without rows gets an empty frame with the columns. One pass: a
+    filter per date read a 30-day frame 30 times (4.5 s of a `large` range's inputs)."""
+    empty = frame.clear()
+    by_date = {key[0]: part for key, part in frame.partition_by("partition_date", as_dict=True, maintain_order=True).items()}
+    return {day: by_date.get(day, empty) for day in partition_dates}
+
+
 def run_chain(instance: dg.DagsterInstance | None, run_id: str) -> list[str]:
     """The run and the runs it re-executes, oldest first: a re-execution from failure reads
     what its parent run wrote (unpublished, since the parent failed)."""
@@ -177,11 +186,12 @@ class Warehouse(dg.ConfigurableResource):
         unit_files = []
         root = self.root_for(table)
         scenario = None if is_shared(table) else (self._scenario or BASE)
+        by_day = rows_by_partition(frame, partition_dates) if len(partition_dates) > 1 else {}
         for day in partition_dates:
             if len(partition_dates) == 1:
                 part = with_lineage(frame.drop("partition_date", strict=False), day, run_id, scenario)
             else:
-                part = with_lineage(frame.filter(pl.col("partition_date") == day), None, run_id, scenario)
+                part = with_lineage(by_day[day], None, run_id, scenario)
             unit_file = UnitFile(table, day.isoformat(), run_id, unit)
             written.append(write_unit(root, unit_file, part))
             unit_files.append(unit_file)

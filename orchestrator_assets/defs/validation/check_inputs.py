@@ -13,7 +13,7 @@ import dagster as dg
 import polars as pl
 
 from orchestrator_assets.defs.validation.config import ValidationSettings
-from orchestrator_assets.warehouse import Warehouse
+from orchestrator_assets.warehouse import Warehouse, rows_by_partition
 
 
 def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
@@ -24,12 +24,7 @@ def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> 
         rows = warehouse.read_files(table, files).drop("run_id", strict=False)
     except LookupError:
         raise dg.Failure(f"Table {table} does not exist yet: materialise {table.replace('.', '/')} first.") from None
-    empty = rows.clear().drop("partition_date")
-    by_date = {
-        key[0]: frame.drop("partition_date")
-        for key, frame in rows.partition_by("partition_date", as_dict=True, maintain_order=True).items()
-    }
-    return {day: by_date.get(day, empty) for day in dates}
+    return {day: part.drop("partition_date") for day, part in rows_by_partition(rows, dates).items()}
 
 
 @dataclass

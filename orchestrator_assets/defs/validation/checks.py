@@ -57,7 +57,7 @@ from orchestrator_assets.defs.validation.check_results import CheckOutcome, appe
 from orchestrator_assets.defs.validation.config import VALIDATION_RESOURCE, ValidationSettings
 from orchestrator_assets.defs.validation.suites import TABLE_SUITES, TableSuite
 from orchestrator_assets.metadata_tables import markdown_table
-from orchestrator_assets.warehouse import Warehouse
+from orchestrator_assets.warehouse import Warehouse, rows_by_partition
 
 PARTITIONED_CHECKS = False
 #: the output of a single-output asset, as Dagster names it
@@ -96,12 +96,7 @@ def frames_by_day(frame: pl.DataFrame, dates: list[date]) -> dict[date, pl.DataF
     carries it (as the IO manager writes it, one file per day), a single day's does not."""
     if len(dates) == 1:
         return {dates[0]: frame.drop("partition_date", strict=False)}
-    empty = frame.clear().drop("partition_date")
-    by_date = {
-        key[0]: part.drop("partition_date")
-        for key, part in frame.partition_by("partition_date", as_dict=True, maintain_order=True).items()
-    }
-    return {day: by_date.get(day, empty) for day in dates}
+    return {day: rows.drop("partition_date") for day, rows in rows_by_partition(frame, dates).items()}
 
 
 def _truncate(text: str) -> str:
