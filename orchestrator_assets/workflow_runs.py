@@ -68,14 +68,16 @@ def launch_plan(name: str, assignments: Mapping[str, str], overrides: Mapping[st
 
 
 def workflow_ops_config(defs, workflow, parameters: Mapping[str, Mapping[str, object]]) -> dict:
-    """{"ops": ...}: each of the workflow job's ops given its module's parameters."""
+    """{"ops": ..., "resources": ...}: each of the workflow job's ops given its module's
+    parameters, and the validation resource its parameters when a step of the job checks."""
     from orchestrator_assets.defs.automation.workflows import workflow_assets
     from orchestrator_assets.run_parameters import run_config_for
 
     ops_in_job = set(defs.resolve_job_def(workflow.job_name).graph.node_dict)
     selected = [*workflow_assets(workflow, list(defs.assets or [])), *(defs.asset_checks or [])]
     config = run_config_for(parameters, selected)
-    return {"ops": {op: value for op, value in config.get("ops", {}).items() if op in ops_in_job}}  # type: ignore[union-attr]
+    ops = {op: value for op, value in config.get("ops", {}).items() if op in ops_in_job}  # type: ignore[union-attr]
+    return {"ops": ops, **({"resources": config["resources"]} if "resources" in config else {})}
 
 
 def workflow_run_config(name: str, variables: Mapping[str, str]) -> dict:

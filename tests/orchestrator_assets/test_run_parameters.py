@@ -65,3 +65,26 @@ def test_capacity_overrides_of_a_site_are_gathered_and_checked():
                 "knapsack.capacity.VAN1.FIBRE=true", "knapsack.capacity.a/b.total=1"):
         with pytest.raises(ParameterError):
             parse_overrides([bad])
+
+
+def test_a_workflows_validation_parameters_reach_the_validation_resource(tmp_path, monkeypatch):
+    """`reassort run --workflow` (and the client's launch) send the workflow's parameters:
+    its validation thresholds must reach the resource the checking steps take."""
+    from orchestrator_assets.defs.automation.workflows import load_workflows
+    from orchestrator_assets.workflow_runs import workflow_ops_config
+
+    path = tmp_path / "workflows.yaml"
+    path.write_text(
+        "workflows:\n"
+        "  STRICT:\n"
+        "    modules: [stock]\n"
+        "    parameters:\n"
+        "      validation.zero_rate_share_max: 0.5\n"
+        "      stock.horizon_days: 14\n"
+    )
+    monkeypatch.setenv("REASSORT_WORKFLOWS", str(path))
+    defs = build_definitions(tmp_path / "data", tmp_path / "w")
+    (workflow,) = load_workflows(path)
+    config = workflow_ops_config(defs, workflow, workflow.overrides)
+    assert config["resources"] == {"validation": {"config": {"zero_rate_share_max": 0.5}}}
+    assert config["ops"]["stock__stock_projection"] == {"config": {"horizon_days": 14}}
