@@ -214,31 +214,47 @@ def run_days(
     after: Callable[[dg.DagsterInstance, dg.JobExecutionResult], None] | None = None,
 ) -> int:
     """One run of `job` per date, in order, a progress line each (and `after`'s, e.g. a
-    workflow's module outcomes); returns the failed runs."""
+    workflow's module outcomes); returns the failed runs, the days not run counted as failed.
+
+    Ctrl-C stops the range: during a run, Dagster fails the day running (its step fails as
+    interrupted), between two runs Python raises KeyboardInterrupt; either way no other day
+    starts and the command says how many were not run."""
     import dagster as dg
 
     from orchestrator_assets.orphan_runs import launch_tags
     from orchestrator_assets.parallel_days import outcome_of, print_outcome
+    from orchestrator_assets.step_failures import was_interrupted
 
     failures = 0
     for index, day in enumerate(dates, start=1):
         started = time.perf_counter()
-        print(f"[{index}/{len(dates)}] {day}{label}: running ...", flush=True)
-        result = dg.execute_job(
-            job,
-            instance=instance,
-            run_config=run_config,
-            asset_selection=selection,
-            tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
-        )
+        try:
+            print(f"[{index}/{len(dates)}] {day}{label}: running ...", flush=True)
+            result = dg.execute_job(
+                job,
+                instance=instance,
+                run_config=run_config,
+                asset_selection=selection,
+                tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
+            )
+        except KeyboardInterrupt:  # between two runs: this day has not started
+            return failures + interrupted(len(dates) - index + 1)
         print_outcome(index, len(dates), outcome_of(day, result, time.perf_counter() - started), label)
         if after is not None:
             after(instance, result)
+        if was_interrupted(result):
+            return failures + 1 + interrupted(len(dates) - index)
         if not result.success:
             failures += 1
             if fail_fast:
                 break
     return failures
+
+
+def interrupted(not_run: int) -> int:
+    """Say that Ctrl-C stopped a range, and how many of its days were not run."""
+    print(f"interrupted: no other day starts; {not_run} partition(s) not run", flush=True)
+    return not_run
 
 
 def fail_and_report_orphans(instance: dg.DagsterInstance) -> None:

@@ -44,6 +44,22 @@ def failed_steps(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> t
     )
 
 
+#: what Dagster raises in a step when the process gets SIGINT (Ctrl-C) during a run
+INTERRUPTED = ("DagsterExecutionInterruptedError", "KeyboardInterrupt")
+
+
+def was_interrupted(result: dg.JobExecutionResult | dg.ExecuteInProcessResult) -> bool:
+    """Whether a run failed because its process was interrupted (Ctrl-C): Dagster's handler,
+    not ours, sees the signal during a run, and fails the step running with this error."""
+    for event in result.get_step_failure_events():
+        error = event.step_failure_data.error if event.step_failure_data else None
+        while error is not None:
+            if error.cls_name in INTERRUPTED:
+                return True
+            error = error.cause
+    return False
+
+
 def print_failed_steps(steps: Iterable[tuple[str, str]]) -> None:
     """The failed steps' lines on stderr (the reason a run exits 1), whichever process ran it."""
     for step_key, message in steps:

@@ -106,6 +106,29 @@ def test_ctrl_c_stops_the_range_and_leaves_no_process(project_env):
     assert group_gone(proc.pid, within_s=20.0), "a process of the command is still running"
 
 
+def test_ctrl_c_stops_a_range_run_one_day_after_the_other(project_env):
+    """--jobs 1 (and the scenario and workflow ranges, which run their days in turn): Ctrl-C
+    fails the day running as interrupted (or comes between two days), no other day starts,
+    the command exits 1 and says how many days were not run."""
+    generate("tiny", date(2026, 1, 1), 10, project_env, seed=3)
+    command = [sys.executable, "-m", "orchestrator_assets.cli", "run", "--from", "2026-01-03", "--to", "2026-01-10", "--jobs", "1"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if ": ok, " in line:  # the first day is done; the next one starts
+            time.sleep(1.0)
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    out = "".join(seen) + proc.communicate(timeout=300)[0]
+    assert proc.returncode == 1, out
+    not_run = int(re.search(r"interrupted: no other day starts; (\d+) partition\(s\) not run", out).group(1))
+    ended = len(re.findall(r"^\[\d/8\] 2026-01-\d\d: (?:ok|FAILED)", out, flags=re.MULTILINE))
+    assert 6 <= not_run <= 7 and ended + not_run == 8, out
+    assert group_gone(proc.pid, within_s=20.0), "a process of the command is still running"
+
+
 def group_gone(group: int, within_s: float) -> bool:
     """Whether every process of the group ended (helpers such as Dagster's orphan watchers
     notice their parent's end on their next poll, within a second or two)."""
