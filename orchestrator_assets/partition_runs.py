@@ -13,10 +13,13 @@ functions, as it was in the CLI, because cli.py imports this module at start-up 
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import socket
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
@@ -218,7 +221,14 @@ def run_days(
 
     Ctrl-C stops the range: during a run, Dagster fails the day running (its step fails as
     interrupted), between two runs Python raises KeyboardInterrupt; either way no other day
-    starts and the command says how many were not run."""
+    starts and the command says how many were not run. A Ctrl-C that Dagster took and let
+    pass (during a run's set-up, its handler only records it) is seen through the signal
+    wake-up fd: the day ends as it does, and no other starts."""
+    with sigint_seen() as seen:
+        return _run_days_in_turn(job, instance, dates, run_config, selection, tags, label, fail_fast, after, seen)
+
+
+def _run_days_in_turn(job, instance, dates, run_config, selection, tags, label, fail_fast, after, seen) -> int:
     import dagster as dg
 
     from orchestrator_assets.orphan_runs import launch_tags
@@ -242,13 +252,44 @@ def run_days(
         print_outcome(index, len(dates), outcome_of(day, result, time.perf_counter() - started), label)
         if after is not None:
             after(instance, result)
-        if was_interrupted(result):
-            return failures + 1 + interrupted(len(dates) - index)
+        if was_interrupted(result) or seen():
+            return failures + (0 if result.success else 1) + interrupted(len(dates) - index)
         if not result.success:
             failures += 1
             if fail_fast:
                 break
     return failures
+
+
+@contextlib.contextmanager
+def sigint_seen() -> Iterator[Callable[[], bool]]:
+    """A function telling whether SIGINT came since it was last asked: Python writes every
+    signal it handles to the wake-up fd, whichever handler (ours, Dagster's) takes it. Off
+    the main thread (no signals there), never."""
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    try:
+        previous = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    except ValueError:  # not the main thread
+        reader.close()
+        writer.close()
+        yield lambda: False
+        return
+
+    def seen() -> bool:
+        received = b""
+        with contextlib.suppress(BlockingIOError):
+            while chunk := reader.recv(512):
+                received += chunk
+        return signal.SIGINT in received
+
+    try:
+        yield seen
+    finally:
+        signal.set_wakeup_fd(previous)
+        reader.close()
+        writer.close()
 
 
 def interrupted(not_run: int) -> int:

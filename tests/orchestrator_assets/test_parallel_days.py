@@ -88,16 +88,7 @@ def test_ctrl_c_stops_the_range_and_leaves_no_process(project_env):
     running fail as interrupted, no other day starts, the command exits 1 and says how many
     days were not run; no day process is left behind."""
     generate("tiny", date(2026, 1, 1), 10, project_env, seed=3)
-    command = [sys.executable, "-m", "orchestrator_assets.cli", "run", "--from", "2026-01-03", "--to", "2026-01-10", "--jobs", "2"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if ": ok, " in line:  # a day is done: the others are running or waiting
-            os.killpg(proc.pid, signal.SIGINT)
-            break
-    out = "".join(seen) + proc.communicate(timeout=300)[0]
+    proc, out = interrupted_range("2", pause_s=0.0)  # a day is done: the others are running or waiting
     assert proc.returncode == 1, out
     assert "interrupted: the days running stop and fail; no other day starts" in out
     not_run = int(re.search(r"interrupted: (\d+) partition\(s\) not run", out).group(1))
@@ -111,22 +102,28 @@ def test_ctrl_c_stops_a_range_run_one_day_after_the_other(project_env):
     fails the day running as interrupted (or comes between two days), no other day starts,
     the command exits 1 and says how many days were not run."""
     generate("tiny", date(2026, 1, 1), 10, project_env, seed=3)
-    command = [sys.executable, "-m", "orchestrator_assets.cli", "run", "--from", "2026-01-03", "--to", "2026-01-10", "--jobs", "1"]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if ": ok, " in line:  # the first day is done; the next one starts
-            time.sleep(1.0)
-            os.killpg(proc.pid, signal.SIGINT)
-            break
-    out = "".join(seen) + proc.communicate(timeout=300)[0]
+    proc, out = interrupted_range("1", pause_s=1.0)  # the first day is done; the next one starts
     assert proc.returncode == 1, out
     not_run = int(re.search(r"interrupted: no other day starts; (\d+) partition\(s\) not run", out).group(1))
     ended = len(re.findall(r"^\[\d/8\] 2026-01-\d\d: (?:ok|FAILED)", out, flags=re.MULTILINE))
     assert 6 <= not_run <= 7 and ended + not_run == 8, out
     assert group_gone(proc.pid, within_s=20.0), "a process of the command is still running"
+
+
+def interrupted_range(jobs: str, pause_s: float) -> tuple[subprocess.Popen, str]:
+    """`reassort run` of 8 days with `--jobs`, sent SIGINT to its process group (as a
+    terminal sends Ctrl-C) `pause_s` after its first day ended; the process and its output."""
+    command = [sys.executable, "-m", "orchestrator_assets.cli", "run", "--from", "2026-01-03", "--to", "2026-01-10", "--jobs", jobs]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if ": ok, " in line:
+            time.sleep(pause_s)
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    return proc, "".join(seen) + proc.communicate(timeout=300)[0]
 
 
 def group_gone(group: int, within_s: float) -> bool:
