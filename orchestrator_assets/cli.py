@@ -161,12 +161,7 @@ def cmd_workflow(args: argparse.Namespace) -> int:
 
 def print_rejections(rejected: "polars.DataFrame") -> None:
     """SPEC §2: the run says how many input rows it rejected and why (per table and rule)."""
-    rows = (
-        rejected.group_by("source", "rule").len()
-        .sort(["source", "len", "rule"], descending=[False, True, False])
-        .iter_rows()
-    )  # fmt: skip
-    rows = list(rows)
+    rows = rejected.group_by("source", "rule").len().sort(["source", "len", "rule"], descending=[False, True, False]).rows()
     if not rows:
         print("\nRejected input rows: none")
         return

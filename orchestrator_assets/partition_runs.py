@@ -224,41 +224,37 @@ def run_days(
     starts and the command says how many were not run. A Ctrl-C that Dagster took and let
     pass (during a run's set-up, its handler only records it) is seen through the signal
     wake-up fd: the day ends as it does, and no other starts."""
-    with sigint_seen() as seen:
-        return _run_days_in_turn(job, instance, dates, run_config, selection, tags, label, fail_fast, after, seen)
-
-
-def _run_days_in_turn(job, instance, dates, run_config, selection, tags, label, fail_fast, after, seen) -> int:
     import dagster as dg
 
     from orchestrator_assets.orphan_runs import launch_tags
     from orchestrator_assets.parallel_days import outcome_of, print_outcome
     from orchestrator_assets.step_failures import was_interrupted
 
-    failures = 0
-    for index, day in enumerate(dates, start=1):
-        started = time.perf_counter()
-        try:
-            print(f"[{index}/{len(dates)}] {day}{label}: running ...", flush=True)
-            result = dg.execute_job(
-                job,
-                instance=instance,
-                run_config=run_config,
-                asset_selection=selection,
-                tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
-            )
-        except KeyboardInterrupt:  # between two runs: this day has not started
-            return failures + interrupted(len(dates) - index + 1)
-        print_outcome(index, len(dates), outcome_of(day, result, time.perf_counter() - started), label)
-        if after is not None:
-            after(instance, result)
-        if was_interrupted(result) or seen():
-            return failures + (0 if result.success else 1) + interrupted(len(dates) - index)
-        if not result.success:
-            failures += 1
-            if fail_fast:
-                break
-    return failures
+    with sigint_seen() as seen:
+        failures = 0
+        for index, day in enumerate(dates, start=1):
+            started = time.perf_counter()
+            try:
+                print(f"[{index}/{len(dates)}] {day}{label}: running ...", flush=True)
+                result = dg.execute_job(
+                    job,
+                    instance=instance,
+                    run_config=run_config,
+                    asset_selection=selection,
+                    tags={"dagster/partition": day.isoformat(), **tags, **launch_tags()},
+                )
+            except KeyboardInterrupt:  # between two runs: this day has not started
+                return failures + interrupted(len(dates) - index + 1)
+            print_outcome(index, len(dates), outcome_of(day, result, time.perf_counter() - started), label)
+            if after is not None:
+                after(instance, result)
+            if was_interrupted(result) or seen():
+                return failures + (0 if result.success else 1) + interrupted(len(dates) - index)
+            if not result.success:
+                failures += 1
+                if fail_fast:
+                    break
+        return failures
 
 
 @contextlib.contextmanager

@@ -83,6 +83,11 @@ def _write_manifest(root: Path, key: str, entries: dict[str, dict[str, str]]) ->
     os.replace(temporary, path)
 
 
+def _manifest_entry(unit_file: UnitFile, stamp: str) -> dict[str, str]:
+    """What a manifest says of the file readers must use for a slice (manifests.py)."""
+    return {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
+
+
 def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
     """Make these files the ones readers see, one atomic manifest switch per partition.
 
@@ -96,7 +101,7 @@ def publish(root: Path, files: Iterable[UnitFile]) -> list[str]:
         with _partition_lock(root, key):
             entries = read_manifest(root, key)
             for entry, unit_file in chosen.items():
-                entries[entry] = {"run_id": unit_file.run_id, "file": unit_file.relative_path(), "published_at": stamp}
+                entries[entry] = _manifest_entry(unit_file, stamp)
             _write_manifest(root, key, entries)
         remove_unreferenced(root, key)
     if by_partition:  # one stat each unless the marker is missing or a table is new to the catalog
@@ -172,7 +177,6 @@ def compact(
         write_unit_file(root, unit_file, rows)
         for entry in folded:
             del entries[entry]
-        stamp = datetime.now(UTC).isoformat(timespec="seconds")
-        entries[unit_file.entry] = {"run_id": identifier, "file": unit_file.relative_path(), "published_at": stamp}
+        entries[unit_file.entry] = _manifest_entry(unit_file, datetime.now(UTC).isoformat(timespec="seconds"))
         _write_manifest(root, key, entries)
     return len(folded)

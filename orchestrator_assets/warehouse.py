@@ -73,6 +73,11 @@ def rows_by_partition(frame: pl.DataFrame, partition_dates: Sequence[date]) -> d
     return {day: by_date.get(day, empty) for day in partition_dates}
 
 
+def writing_runs(rows: pl.DataFrame) -> list[str]:
+    """The runs that wrote these rows (their run_id column), sorted."""
+    return sorted(rows["run_id"].unique().drop_nulls().to_list())
+
+
 def run_chain(instance: dg.DagsterInstance | None, run_id: str) -> list[str]:
     """The run and the runs it re-executes, oldest first: a re-execution from failure reads
     what its parent run wrote (unpublished, since the parent failed)."""

@@ -28,7 +28,7 @@ from orchestrator_assets.defs.ingest.resources import InputFiles
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.partitions import TIMEZONE
 from orchestrator_assets.step_limits import time_limited
-from orchestrator_assets.warehouse import Warehouse
+from orchestrator_assets.warehouse import Warehouse, writing_runs
 
 GROUP = "export"
 EXPORT_KEY = dg.AssetKey([GROUP, "erp_files"])
@@ -42,7 +42,7 @@ ARGS = {
 
 def allocation_run(warehouse: Warehouse, partition_date: date) -> str:
     """The run whose allocation rows this step reads (its own run's, or the published ones)."""
-    runs = sorted(warehouse.read_partition(ALLOCATION_TABLE, partition_date)["run_id"].unique().drop_nulls().to_list())
+    runs = writing_runs(warehouse.read_partition(ALLOCATION_TABLE, partition_date))
     return runs[0] if len(runs) == 1 else ",".join(runs) or "none"
 
 

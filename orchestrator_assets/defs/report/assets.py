@@ -31,7 +31,7 @@ from orchestrator_assets.defs.stock.config import StockConfig
 from orchestrator_assets.defs.stock.projection_curves import curves_from_inputs
 from orchestrator_assets.partitions import TIMEZONE
 from orchestrator_assets.step_limits import time_limited
-from orchestrator_assets.warehouse import Warehouse
+from orchestrator_assets.warehouse import Warehouse, writing_runs
 from solvers.backtest import accuracy_summary
 
 GROUP = "report"
@@ -111,7 +111,7 @@ def read_sources(warehouse: Warehouse, partition_date: date) -> tuple[dict[str, 
             allow_retries=False,
         )
     rows = {table: warehouse.read_partition(table, partition_date, files) for table in SOURCES}
-    lineage = {table: sorted(rows[table]["run_id"].unique().drop_nulls().to_list()) for table in LINEAGE_TABLES}
+    lineage = {table: writing_runs(rows[table]) for table in LINEAGE_TABLES}
     frames = {}
     for table, columns in SOURCES.items():
         frame = rows[table] if columns == "*" else rows[table].select(columns.split(", "))
