@@ -770,5 +770,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.handler(args)
 
 
+def entry() -> None:
+    """The `reassort` command: :func:`main`, then the process ends without the interpreter's
+    finalisation (orchestrator_assets/process_exit.py: ~1 s a command)."""
+    from orchestrator_assets.process_exit import run_then_end
+
+    run_then_end(main)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()
