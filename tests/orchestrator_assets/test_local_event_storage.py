@@ -9,6 +9,7 @@ import os
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite import sqlite_event_log
 
 from orchestrator_assets import local_event_storage, project_paths
 from orchestrator_assets.local_event_storage import PooledSqliteEventLogStorage
@@ -109,3 +110,24 @@ def test_wipe_closes_the_files_before_deleting_them_and_the_log_works_after(home
         assert not instance.all_logs(run_id)
         again = _job().execute_in_process(instance=instance)
         assert again.success and instance.all_logs(again.run_id)
+
+
+def test_has_table_uses_the_kept_engine_and_remembers_what_it_found(home, monkeypatch):
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        assert storage.supports_asset_checks
+        created = []
+        for module in (local_event_storage, sqlite_event_log):
+            monkeypatch.setattr(module, "create_engine", lambda *a, **k: created.append(a) or None)
+        # Dagster's own has_table opened an engine per call; found tables are not looked up again
+        assert storage.has_table("asset_check_executions") and storage.has_table("asset_event_tags")
+        assert not storage.has_table("no_such_table")
+        assert not created
+        with storage.index_connection():  # Dagster asks while holding the index's connection
+            assert storage.has_table("asset_check_executions")
+        monkeypatch.undo()
+        storage._tables_found.add("dropped_by_wipe")
+        storage.wipe()
+        assert "dropped_by_wipe" not in storage._tables_found
+        again = _job().execute_in_process(instance=instance)
+        assert again.success and storage.has_table("asset_check_executions")
