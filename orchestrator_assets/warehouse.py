@@ -200,8 +200,8 @@ class Warehouse(dg.ConfigurableResource):
             unit_file = UnitFile(table, day.isoformat(), run_id, unit)
             written.append(write_unit(root, unit_file, part))
             unit_files.append(unit_file)
-        if publish_now:
-            publish(root, unit_files)
+        if publish_now:  # the run's own publication removes the files past their grace
+            publish(root, unit_files, clean=False)
         return written
 
     def partition_files(self, table: str, keys: Sequence[str]) -> list[Path]:

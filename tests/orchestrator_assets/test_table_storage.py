@@ -260,3 +260,25 @@ def test_reading_files_with_polars_gives_what_the_sql_view_gives(tmp_path):
     assert empty.height == 0 and {"site_id", "on_hand", "partition_date", "run_id"} <= set(empty.columns)
     with pytest.raises(LookupError):
         warehouse.read_files("stock.nowhere", [])
+
+
+def test_files_past_their_grace_go_at_a_runs_publication_not_at_a_journal_slice(tmp_path):
+    from orchestrator_assets.publication import GRACE_S
+
+    day = "2026-01-01"
+    write_and_publish(tmp_path, day, "old", rows(1))
+    write_and_publish(tmp_path, day, "new", rows(2))  # "old" is no longer named by the manifest
+    folder = tmp_path / "stock" / "stock_initial" / f"partition_date={day}"
+    (old_file,) = [file for file in folder.iterdir() if file.name.startswith("old")]
+    past = time.time() - GRACE_S - 60
+    os.utime(old_file, (past, past))
+    warehouse = Warehouse(path=str(tmp_path))
+    journal = pl.DataFrame({"partition_date": [date(2026, 1, 1)], "check_name": ["x"]})
+    warehouse.write_partition("validation.check_results", journal, [date(2026, 1, 1)], "journal", unit="x", publish_now=True)
+    assert old_file.exists(), "a journal slice's publication scans no folder"
+    write_and_publish(tmp_path, day, "newest", rows(3))
+    assert not old_file.exists(), "a run's publication removes what is past the grace"
+    assert [file.name.split("__")[0] for file in folder.iterdir()] and all(
+        not file.name.startswith("old") for file in folder.iterdir()
+    )
+    assert Warehouse(path=str(tmp_path)).read(f"SELECT DISTINCT on_hand FROM {TABLE}").rows() == [(3,)]
