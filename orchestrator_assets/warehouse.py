@@ -129,14 +129,18 @@ class Warehouse(dg.ConfigurableResource):
             return self.root
         return scenario_root(self.root, self._scenario)
 
-    def files(self, partitions: Iterable[str] | None = None) -> dict[str, list[Path]]:
-        """table -> the files this reader sees (absolute), by partition: a scenario's own
-        file of a (table, partition) hides the official one."""
-        files = absolute_files(self.root, visible_files(self.root, self._overlay_runs, partitions))
+    def files(
+        self, partitions: Iterable[str] | None = None, tables: Iterable[str] | None = None
+    ) -> dict[str, list[Path]]:
+        """table -> the files this reader sees (absolute), by partition (of `tables` only,
+        when given): a scenario's own file of a (table, partition) hides the official one."""
+        partitions = list(partitions) if partitions is not None else None
+        tables = list(tables) if tables is not None else None
+        files = absolute_files(self.root, visible_files(self.root, self._overlay_runs, partitions, tables))
         if self._scenario is None:
             return files
         own_root = scenario_root(self.root, self._scenario)
-        own = absolute_files(own_root, visible_files(own_root, self._overlay_runs, partitions))
+        own = absolute_files(own_root, visible_files(own_root, self._overlay_runs, partitions, tables))
         for table, table_files in own.items():
             if is_shared(table):
                 continue
@@ -171,7 +175,7 @@ class Warehouse(dg.ConfigurableResource):
             return con.execute(sql, list(params)).pl()
 
     def table_exists(self, table: str) -> bool:
-        return table in self.files()
+        return table in self.files(tables=[table])
 
     def write_partition(
         self,
@@ -208,10 +212,10 @@ class Warehouse(dg.ConfigurableResource):
         """The files a reader of this run sees for these partitions of a table, in partition
         order (a partition without a file has none): the manifests and the run's journals
         are read once for all the keys, not once per key (a history window has 182)."""
-        return [file for file in self.files(keys).get(table, []) if "__" not in file.name]
+        return [file for file in self.files(keys, [table]).get(table, []) if "__" not in file.name]
 
     def any_file(self, table: str) -> Path | None:
-        files = self.files().get(table, [])
+        files = self.files(tables=[table]).get(table, [])
         return files[-1] if files else None
 
     def read_files(self, table: str, files: Sequence[Path]) -> pl.DataFrame:

@@ -23,19 +23,26 @@ _QUALIFIED = re.compile(r'"?([A-Za-z_][A-Za-z0-9_]*)"?\s*\.\s*"?([A-Za-z_][A-Za-
 
 
 def visible_files(
-    root: Path, overlay_runs: Sequence[str] = (), partitions: Iterable[str] | None = None
+    root: Path,
+    overlay_runs: Sequence[str] = (),
+    partitions: Iterable[str] | None = None,
+    tables: Iterable[str] | None = None,
 ) -> dict[str, list[str]]:
     """table -> relative files readers see, sorted by partition; `overlay_runs` (oldest first)
-    take precedence over the publication for the slices they wrote."""
+    take precedence over the publication for the slices they wrote. `tables` (None: all)
+    keeps those only: a manifest names ~100 check-result slices besides the tables, and a
+    history window reads 182 manifests for one table."""
     wanted = set(partitions) if partitions is not None else None
+    only = frozenset(tables) if tables is not None else None
     keys = published_partitions(root) if wanted is None else sorted(wanted)
     chosen: dict[tuple[str, str], str] = {}
     for key in keys:
         for entry, value in read_manifest(root, key).items():
-            chosen[(key, entry)] = value["file"]
+            if only is None or entry.split("/", 1)[0] in only:
+                chosen[(key, entry)] = value["file"]
     for run_id in overlay_runs:
         for unit_file in run_files(root, run_id):
-            if wanted is None or unit_file.partition in wanted:
+            if (wanted is None or unit_file.partition in wanted) and (only is None or unit_file.table in only):
                 chosen[(unit_file.partition, unit_file.entry)] = unit_file.relative_path()
     tables: dict[str, list[str]] = {}
     for (_key, entry), file in sorted(chosen.items()):

@@ -282,3 +282,19 @@ def test_files_past_their_grace_go_at_a_runs_publication_not_at_a_journal_slice(
         not file.name.startswith("old") for file in folder.iterdir()
     )
     assert Warehouse(path=str(tmp_path)).read(f"SELECT DISTINCT on_hand FROM {TABLE}").rows() == [(3,)]
+
+
+def test_files_of_some_tables_are_those_of_the_whole_listing(tmp_path):
+    for day in ("2026-01-01", "2026-01-02"):
+        write_and_publish(tmp_path, day, f"run-{day}", rows(1))
+        write_and_publish(tmp_path, day, f"other-{day}", rows(2), table="stock.stock_projection")
+    write_unit(tmp_path, UnitFile(TABLE, "2026-01-02", "inflight"), rows(9).with_columns(
+        pl.lit(date(2026, 1, 2)).alias("partition_date"), pl.lit("inflight").alias("run_id")))
+    warehouse = Warehouse(path=str(tmp_path))
+    warehouse._overlay_runs = ["inflight"]
+    everything = warehouse.files(["2026-01-01", "2026-01-02"])
+    assert set(everything) == {TABLE, "stock.stock_projection"}
+    only = warehouse.files(["2026-01-01", "2026-01-02"], [TABLE])
+    assert only == {TABLE: everything[TABLE]} and "inflight" in only[TABLE][-1].name
+    assert warehouse.files(tables=["stock.stock_projection"]) == {"stock.stock_projection": everything["stock.stock_projection"]}
+    assert warehouse.files(tables=["no.such_table"]) == {}

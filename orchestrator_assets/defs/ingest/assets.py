@@ -47,7 +47,10 @@ def known_ids(warehouse: Warehouse, contract: TableContract, partition_date: dat
     ids: dict[str, pl.Series] = {}
     # Polars over the day's files, not a DuckDB view (Warehouse.read_files): a history window
     # asks this for each of its days and each reference table
-    day_files = warehouse.files([partition_date.isoformat()]) if contract.references else {}
+    day_files = (
+        warehouse.files([partition_date.isoformat()], [f"raw.{reference.table}" for reference in contract.references])
+        if contract.references else {}
+    )
     for reference in contract.references:
         table = reference.table
         column = ID_COLUMNS[table]
