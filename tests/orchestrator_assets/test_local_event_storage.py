@@ -131,3 +131,13 @@ def test_has_table_uses_the_kept_engine_and_remembers_what_it_found(home, monkey
         assert "dropped_by_wipe" not in storage._tables_found
         again = _job().execute_in_process(instance=instance)
         assert again.success and storage.has_table("asset_check_executions")
+
+
+def test_commits_do_not_wait_for_the_disk_and_the_journal_stays_wal(home):
+    with dg.DagsterInstance.get() as instance:
+        run_id = _job().execute_in_process(instance=instance).run_id
+        storage = instance.event_log_storage
+        for shard in ("index", run_id):
+            with storage._engine(shard).connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
