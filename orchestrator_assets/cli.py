@@ -373,6 +373,29 @@ def _ranges(keys: Sequence[str]) -> str:
     return ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in spans)
 
 
+def cmd_runner(args: argparse.Namespace) -> int:
+    from orchestrator_assets.runner_client import ask, start_runner
+
+    home = project_paths.dagster_home()
+    if args.action == "start":
+        if args.idle_minutes <= 0:
+            print("reassort runner: --idle-minutes must be positive", file=sys.stderr)
+            return 2
+        code, message = start_runner(home, args.idle_minutes)
+        print(message, file=sys.stderr if code else sys.stdout)
+        return code
+    answer = ask("stop" if args.action == "stop" else "ping", home)
+    if answer is None:
+        print(f"no warm runner for {home}")
+        return 0 if args.action == "stop" else 1
+    if args.action == "stop":
+        print(f"warm runner {answer['stopping']} stopped")
+    else:
+        print(f"warm runner {answer['pid']} on {home / 'runner.sock'}, ready; "
+              f"code {answer['code_version'].split(':')[0]}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     import dagster as dg
 
@@ -746,6 +769,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=3000)
     serve.set_defaults(handler=cmd_serve)
 
+    runner = commands.add_parser(
+        "runner", help="a warm process that runs the other commands without their ~3.5 s of start-up (start, stop, status)"
+    )
+    runner.add_argument("action", choices=["start", "stop", "status"])
+    runner.add_argument("--idle-minutes", type=float, default=30.0, help="stop after this long without a command (start)")
+    runner.set_defaults(handler=cmd_runner)
+
     health = commands.add_parser("health", help="check warehouse, Dagster instance, daemon, partition freshness and disk (exit 1 if unhealthy)")
     health.add_argument("--format", choices=["text", "json"], default="text")
     health.set_defaults(handler=cmd_health)
@@ -770,13 +800,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return args.handler(args)
 
 
-def entry() -> None:
-    """The `reassort` command: :func:`main`, then the process ends without the interpreter's
-    finalisation (orchestrator_assets/process_exit.py: ~1 s a command)."""
-    from orchestrator_assets.process_exit import run_then_end
-
-    run_then_end(main)
-
-
 if __name__ == "__main__":
+    from orchestrator_assets.command_entry import entry
+
     entry()

@@ -198,6 +198,12 @@ def run_query(
                 "fewer joins) or raise the time limit"
             ) from error
         raise
+    except KeyboardInterrupt:
+        # Ctrl-C between two of DuckDB's own checks (while the reader pulls a batch): the
+        # statement still runs in DuckDB's threads, and closing the connection would wait
+        # for it to end, minutes later
+        con.interrupt()
+        raise
     finally:
         timer.cancel()
     frame = pl.from_arrow(pa.Table.from_batches(batches, schema=reader.schema))

@@ -86,4 +86,4 @@ def test_the_console_script_is_the_fast_exit_entry() -> None:
     from importlib import metadata
 
     (script,) = [e for e in metadata.entry_points(group="console_scripts") if e.name == "reassort"]
-    assert script.value == "orchestrator_assets.cli:entry"
+    assert script.value == "orchestrator_assets.command_entry:entry"
