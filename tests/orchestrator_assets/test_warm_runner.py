@@ -128,3 +128,21 @@ def test_a_killed_runner_leaves_commands_to_run_on_their_own(runner_env):
     assert ran.returncode == 0, ran.stderr
     assert len(ready_lines(runner_env)) == 1
     assert reassort(runner_env, "runner", "status").returncode == 1
+
+
+def test_the_runner_loads_the_cached_kernels_before_any_command(tmp_path):
+    script = (
+        "import numpy as np, polars as pl\n"
+        "from solvers.grouped_arrays import PairLookup, index_pairs, _build_table\n"
+        "import sys\n"
+        "if sys.argv[1] == 'use':\n"
+        "    PairLookup.of(index_pairs(pl.DataFrame({'site_id': ['S'], 'article_id': ['A']})))\n"
+        "else:\n"
+        "    from orchestrator_assets.warm_runner import _load_cached_kernels\n"
+        "    assert not _build_table.overloads\n"
+        "    assert _load_cached_kernels() > 0\n"
+        "    assert _build_table.overloads, 'loaded from the cache before its first call'\n"
+    )
+    for step in ("use", "load"):  # the first fills numba's cache if this checkout has none yet
+        done = subprocess.run([sys.executable, "-c", script, step], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
