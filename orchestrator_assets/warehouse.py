@@ -225,9 +225,13 @@ class Warehouse(dg.ConfigurableResource):
 
         Polars, not a DuckDB view: for the files of one partition it is 10 to 25 times faster
         (a 300k-row partition: 0.05 s against 0.8-1.2 s, issue 14), keeps the files' row order,
-        and gives the same values and types (tested)."""
+        and gives the same values and types (tested). Several files are one lazy concatenation,
+        which Polars reads in parallel: a check-result partition of 346 slices in 0.14 s
+        against 0.57 s file by file."""
+        if len(files) == 1:
+            return pl.read_parquet(files[0])
         if files:
-            return pl.concat([pl.read_parquet(file) for file in files], how="diagonal_relaxed")
+            return pl.concat([pl.scan_parquet(file) for file in files], how="diagonal_relaxed").collect()
         sample = self.any_file(table)
         if sample is None:
             raise LookupError(table)
@@ -240,7 +244,7 @@ class Warehouse(dg.ConfigurableResource):
         imports pandas for any statement with parameters, 0.25 s per process). `files`:
         `self.files([day])` when the caller already listed them. LookupError if the table has
         no file at all."""
-        listed = self.files([day.isoformat()]) if files is None else files
+        listed = self.files([day.isoformat()], [table]) if files is None else files
         return self.read_files(table, listed.get(table, []))
 
 

@@ -251,6 +251,7 @@ def test_reading_files_with_polars_gives_what_the_sql_view_gives(tmp_path):
     files = warehouse.files([day.isoformat()])[TABLE]
     assert len(files) == 2
     by_polars = warehouse.read_files(TABLE, files)
+    assert by_polars["run_id"].to_list() == ["run-a"] * 3 + ["run-b"] * 3  # file order kept
     by_sql = warehouse.read("SELECT * FROM stock.stock_initial")
     assert by_polars.schema == by_sql.select(by_polars.columns).schema
     assert sorted(by_polars.columns) == sorted(by_sql.columns)
