@@ -15,6 +15,8 @@ import socket
 
 import dagster as dg
 
+from orchestrator_assets.process_liveness import process_alive
+
 HOST_TAG = "reassort/host"
 PID_TAG = "reassort/pid"
 _ACTIVE = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED]
@@ -25,23 +27,13 @@ def launch_tags() -> dict[str, str]:
     return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid())}
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def fail_orphaned_runs(instance: dg.DagsterInstance) -> list[str]:
     """Mark failed the runs of this host whose process is gone; returns their ids."""
     host = socket.gethostname()
     orphaned = []
     for run in instance.get_runs(filters=dg.RunsFilter(statuses=_ACTIVE, tags={HOST_TAG: host})):
         pid = run.tags.get(PID_TAG, "")
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
             instance.report_run_failed(run, f"the process that ran it (pid {pid} on {host}) is gone; its tables were not published")
             orphaned.append(run.run_id)
     return orphaned

@@ -46,6 +46,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from orchestrator_assets.process_liveness import process_alive
 from orchestrator_assets.runner_protocol import receive_message, send_message, socket_path, warm_code_version
 
 #: a command's request carries its three standard streams
@@ -170,20 +171,10 @@ def run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) ->
         return 1
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _wait_for_turn(predecessor: int, listener: socket.socket) -> None:
     """A successor warms up once its predecessor's command has ended, or at once if a client
     is already waiting: warming up beside a running command slowed it (both want the CPU)."""
-    while _alive(predecessor):
+    while process_alive(predecessor):
         ready, _, _ = select.select([listener], [], [], 0.05)
         if ready:
             return
