@@ -375,6 +375,7 @@ def _ranges(keys: Sequence[str]) -> str:
 
 def cmd_runner(args: argparse.Namespace) -> int:
     from orchestrator_assets.runner_client import ask, start_runner
+    from orchestrator_assets.runner_protocol import socket_path
 
     home = project_paths.dagster_home()
     if args.action == "start":
@@ -391,7 +392,7 @@ def cmd_runner(args: argparse.Namespace) -> int:
     if args.action == "stop":
         print(f"warm runner {answer['stopping']} stopped")
     else:
-        print(f"warm runner {answer['pid']} on {home / 'runner.sock'}, ready; "
+        print(f"warm runner {answer['pid']} on {socket_path(home)}, ready; "
               f"code {answer['code_version'].split(':')[0]}")
     return 0
 

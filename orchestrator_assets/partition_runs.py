@@ -187,7 +187,7 @@ def run_scenario(defs, dates: Sequence[date], run_config: dict, scenario: str, f
     except ValueError as error:
         raise SystemExit(f"reassort run --scenario: {error}") from None
     official = Warehouse(path=str(project_paths.warehouse_path()))
-    loaded = official.files([day.isoformat() for day in dates], ["raw.stock_levels"]).get("raw.stock_levels", [])
+    loaded = official.table_files("raw.stock_levels", [day.isoformat() for day in dates])
     unloaded = sorted({day.isoformat() for day in dates} - {file_partition(path) for path in loaded})
     if unloaded:
         raise SystemExit(

@@ -45,12 +45,17 @@ def end_process(code: int) -> NoReturn:
         if thread is not current and not thread.daemon:
             thread.join()
     atexit._run_exitfuncs()
+    flush_streams()
+    os._exit(code)
+
+
+def flush_streams() -> None:
+    """Standard output and error written out, whatever became of them."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
         except (OSError, ValueError):  # a closed pipe (`reassort query … | head`) or stream
             pass
-    os._exit(code)
 
 
 def run_then_end(command: Callable[[], int]) -> NoReturn:

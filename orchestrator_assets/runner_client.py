@@ -17,9 +17,11 @@ from typing import Any
 
 from orchestrator_assets.runner_protocol import (
     home_folder,
+    log_path,
     receive_message,
     send_message,
     socket_path,
+    spawn_runner,
     warm_code_version,
 )
 
@@ -87,7 +89,7 @@ def through_runner(argv: Sequence[str]) -> int | None:
         except (OSError, ValueError):  # a closed standard stream, a runner gone meanwhile
             return None
         if "stale" in answer:
-            print("reassort: the warm runner ran older code and has stopped; this command runs on its own "
+            print("reassort: the warm runner ran other code and has stopped; this command runs on its own "
                   "(`reassort runner start` starts one of the current code)", file=sys.stderr)
             return None
         if "pid" not in answer:
@@ -120,7 +122,6 @@ START_TIMEOUT_S = 120.0
 def start_runner(home: Path, idle_minutes: float) -> tuple[int, str]:
     """Start a warm runner for `home` (detached, its log in `home`/runner.log) and wait until
     it answers; (exit status, what to tell the user)."""
-    import subprocess
     import time
 
     version = warm_code_version()
@@ -129,13 +130,8 @@ def start_runner(home: Path, idle_minutes: float) -> tuple[int, str]:
         if running.get("code_version") == version:
             return 0, f"warm runner {running['pid']} already running on {socket_path(home)}"
         ask("stop", home)  # it runs other code: replaced
-    log = home / "runner.log"
-    with open(log, "ab") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "orchestrator_assets.warm_runner", "--home", str(home),
-             "--idle-minutes", str(idle_minutes)],
-            stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, start_new_session=True,
-        )
+    process = spawn_runner(home, idle_minutes)
+    log = log_path(home)
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         answer = ask("ping", home)

@@ -1,6 +1,7 @@
 """What the `reassort` client and the warm runner (warm_runner.py) say to each other.
 
-One Unix socket per DAGSTER_HOME (`runner.sock` in it). A message is a 4-byte big-endian
+One Unix socket per DAGSTER_HOME (`runner.sock` in it, beside the runners' `runner.log`;
+`spawn_runner` starts a runner process, the first one or a successor). A message is a 4-byte big-endian
 length and that many bytes of JSON; the client's first message may carry file descriptors
 (its standard input, output and error) as SCM_RIGHTS ancillary data. Requests: `ping`,
 `stop`, `run` (argv, env, cwd, code_version). Answers to `run`: `{"pid": N}` once the
@@ -19,7 +20,10 @@ import socket
 import struct
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import subprocess
 
 from orchestrator_assets import project_paths
 
@@ -35,6 +39,24 @@ def home_folder() -> Path:
 
 def socket_path(home: Path) -> Path:
     return home / "runner.sock"
+
+
+def log_path(home: Path) -> Path:
+    return home / "runner.log"
+
+
+def spawn_runner(home: Path, idle_minutes: float, *successor_args: str, pass_fds: tuple[int, ...] = ()) -> subprocess.Popen[bytes]:
+    """Start a runner process for `home`, detached, its output appended to its log: the first
+    one (`reassort runner start`) or a successor (`successor_args`: the socket it inherits)."""
+    import subprocess  # here: the client, which imports this module, never starts a runner
+
+    with open(log_path(home), "ab") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "orchestrator_assets.warm_runner", "--home", str(home),
+             "--idle-minutes", str(idle_minutes), *successor_args],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            pass_fds=pass_fds, start_new_session=True,
+        )
 
 
 def warm_code_version() -> str:

@@ -149,6 +149,10 @@ class Warehouse(dg.ConfigurableResource):
             files[table] = sorted([*kept, *table_files], key=lambda file: (file_partition(file), str(file)))
         return files
 
+    def table_files(self, table: str, partitions: Iterable[str] | None = None) -> list[Path]:
+        """The files this reader sees of one table, by partition (`files` of that table only)."""
+        return self.files(partitions, [table]).get(table, [])
+
     def tables(self) -> list[str]:
         names = set(known_tables(self.root))
         if self._scenario is not None:
@@ -175,7 +179,7 @@ class Warehouse(dg.ConfigurableResource):
             return con.execute(sql, list(params)).pl()
 
     def table_exists(self, table: str) -> bool:
-        return table in self.files(tables=[table])
+        return bool(self.table_files(table))
 
     def write_partition(
         self,
@@ -212,10 +216,10 @@ class Warehouse(dg.ConfigurableResource):
         """The files a reader of this run sees for these partitions of a table, in partition
         order (a partition without a file has none): the manifests and the run's journals
         are read once for all the keys, not once per key (a history window has 182)."""
-        return [file for file in self.files(keys, [table]).get(table, []) if "__" not in file.name]
+        return [file for file in self.table_files(table, keys) if "__" not in file.name]
 
     def any_file(self, table: str) -> Path | None:
-        files = self.files(tables=[table]).get(table, [])
+        files = self.table_files(table)
         return files[-1] if files else None
 
     def read_files(self, table: str, files: Sequence[Path]) -> pl.DataFrame:
@@ -244,8 +248,8 @@ class Warehouse(dg.ConfigurableResource):
         imports pandas for any statement with parameters, 0.25 s per process). `files`:
         `self.files([day])` when the caller already listed them. LookupError if the table has
         no file at all."""
-        listed = self.files([day.isoformat()], [table]) if files is None else files
-        return self.read_files(table, listed.get(table, []))
+        listed = self.table_files(table, [day.isoformat()]) if files is None else files.get(table, [])
+        return self.read_files(table, listed)
 
 
 def _partition_dates(keys: Sequence[str]) -> list[date]:

@@ -39,15 +39,21 @@ import select
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import time
 import traceback
 from pathlib import Path
 from typing import Any
 
+from orchestrator_assets.process_exit import exit_code, flush_streams, run_then_end
 from orchestrator_assets.process_liveness import process_alive
-from orchestrator_assets.runner_protocol import receive_message, send_message, socket_path, warm_code_version
+from orchestrator_assets.runner_protocol import (
+    receive_message,
+    send_message,
+    socket_path,
+    spawn_runner,
+    warm_code_version,
+)
 
 #: a command's request carries its three standard streams
 STREAMS = 3
@@ -131,14 +137,16 @@ def _inode(path: Path) -> int:
 
 
 def _start_successor(home: Path, idle_minutes: float, listener: socket.socket, inode: int) -> None:
-    with open(home / "runner.log", "ab") as log:
-        subprocess.Popen(
-            [sys.executable, "-m", "orchestrator_assets.warm_runner", "--home", str(home),
-             "--idle-minutes", str(idle_minutes), "--listener-fd", str(listener.fileno()),
-             "--socket-inode", str(inode), "--predecessor", str(os.getpid())],
-            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()], start_new_session=True,
-        )
+    spawn_runner(
+        home, idle_minutes, "--listener-fd", str(listener.fileno()), "--socket-inode", str(inode),
+        "--predecessor", str(os.getpid()), pass_fds=(listener.fileno(),),
+    )
+
+
+def _close_all(fds: list[int]) -> None:
+    """The client's streams, when this runner does not become its command."""
+    for fd in fds:
+        os.close(fd)
 
 
 def run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) -> int:
@@ -157,7 +165,6 @@ def run_command(conn: socket.socket, request: dict[str, Any], fds: list[int]) ->
     sys.argv = ["reassort", *request["argv"]]
     send_message(conn, {"pid": os.getpid()})
     from orchestrator_assets.cli import main
-    from orchestrator_assets.process_exit import exit_code
 
     try:
         return main(request["argv"])
@@ -237,8 +244,7 @@ def serve(
                 return 0
             elif op == "run" and len(fds) == STREAMS:
                 if request.get("code_version") != version:
-                    for fd in fds:
-                        os.close(fd)
+                    _close_all(fds)
                     send_message(conn, {"stale": version})
                     print(f"warm runner {me}: a client runs other code, stopping", flush=True)
                     retire()
@@ -246,19 +252,14 @@ def serve(
                 _start_successor(home, idle_minutes, listener, inode if inode is not None else -1)
                 listener.close()
                 code = run_command(conn, request, fds)
-                for stream in (sys.stdout, sys.stderr):  # all output out before the client exits
-                    try:
-                        stream.flush()
-                    except (OSError, ValueError):
-                        pass
+                flush_streams()  # all output out before the client exits
                 try:
                     send_message(conn, {"exit": code})
                 except OSError:  # the client is gone (killed): the command ran all the same
                     pass
                 return code
             else:
-                for fd in fds:
-                    os.close(fd)
+                _close_all(fds)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -273,6 +274,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from orchestrator_assets.process_exit import run_then_end
-
-    run_then_end(lambda: main())
+    run_then_end(main)

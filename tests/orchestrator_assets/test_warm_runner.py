@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator_assets.runner_protocol import receive_message, send_message, socket_path
+from orchestrator_assets.runner_protocol import log_path, receive_message, send_message, socket_path
 from tests.conftest import HANDMADE_DAY, write_handmade_dataset
 
 REASSORT = str(Path(sys.executable).parent / "reassort")
@@ -49,7 +49,7 @@ def ready_lines(env: dict[str, str]) -> list[str]:
     """The runners that said ready, once the one listening now (if any) is ready: a status
     waits for its greeting."""
     reassort(env, "runner", "status")
-    log = Path(env["DAGSTER_HOME"]) / "runner.log"
+    log = log_path(Path(env["DAGSTER_HOME"]))
     return [line for line in log.read_text().splitlines() if " ready on " in line]
 
 

@@ -20,7 +20,7 @@ CLASSIFICATION_TABLE = "urgence.urgency_classification"
 def critique_a_count(warehouse: Warehouse, day: date) -> int:
     """CRITIQUE_A pairs of `day` as `warehouse` (a reader of the run's scenario) sees them; 0 without a classification."""
     key = day.isoformat()
-    if CLASSIFICATION_TABLE not in warehouse.files([key], [CLASSIFICATION_TABLE]):
+    if not warehouse.table_files(CLASSIFICATION_TABLE, [key]):
         return 0
     frame = warehouse.read(
         f"SELECT count(*) AS n FROM {CLASSIFICATION_TABLE} WHERE partition_date = ? AND class = 'CRITIQUE_A'", [day]

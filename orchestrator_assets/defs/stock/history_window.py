@@ -59,7 +59,7 @@ def loaded_movement_files(warehouse: Warehouse, first: date, last: date) -> list
     a backfill spread over workers) or never will (it failed) leaves the table without that
     day, which would then be read as a day of zero consumption instead of from its file."""
     keys = [(first + timedelta(days=offset)).isoformat() for offset in range((last - first).days + 1)]
-    return warehouse.files(keys, ["raw.movements"]).get("raw.movements", [])
+    return warehouse.table_files("raw.movements", keys)
 
 
 def loaded_movement_days(warehouse: Warehouse, first: date, last: date) -> set[date]:

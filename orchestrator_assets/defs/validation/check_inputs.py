@@ -19,7 +19,7 @@ from orchestrator_assets.warehouse import Warehouse, rows_by_partition
 def read_partitions(warehouse: Warehouse, table: str, dates: Sequence[date]) -> dict[date, pl.DataFrame]:
     """The rows of `table` for each of `dates` (an empty frame for a date without rows),
     without the lineage columns, in the files' row order."""
-    files = warehouse.files([day.isoformat() for day in dates], [table]).get(table, [])
+    files = warehouse.table_files(table, [day.isoformat() for day in dates])
     try:
         rows = warehouse.read_files(table, files).drop("run_id", strict=False)
     except LookupError:
