@@ -6,6 +6,10 @@ import warnings
 # would cost every `reassort` command ~1 s, including those the warm runner takes
 from dagster_shared.utils.warnings import BetaWarning
 
+# before anything imports numpy (dagster_shared above does not): one BLAS thread per process
+# (solvers/blas_threads.py)
+import solvers  # noqa: F401
+
 # backfill_policy and allow_nonexistent_upstream_partitions are marked beta in Dagster 1.13;
 # we use them on purpose (single-run backfills of the ingestion, history windows reaching
 # before the first partition), so their notices would only be noise on every command.
