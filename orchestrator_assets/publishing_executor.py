@@ -8,6 +8,9 @@ the last step, publishes the files the run wrote (and those of the run it re-exe
 no step failed. A failed blocking check fails its step (Dagster raises on it), so a run
 whose blocking checks failed publishes nothing. A killed run never reaches this point.
 
+A run that solves a knapsack on a machine whose numba cache lacks its kernels starts their
+compilation beside it here (kernel_warmup_process.py).
+
 Being the one place every run passes through, it also sends the run's alert events
 (defs/automation/run_alerts.py): run_started before the first step, then run_failed, or,
 after publication, critique_a per partition concerned and run_succeeded. And it applies a
@@ -28,6 +31,7 @@ from dagster._core.executor.base import Executor
 
 from orchestrator_assets.defs.automation import run_alerts
 from orchestrator_assets.defs.automation.module_gate import RunModules, WorkflowRunError
+from orchestrator_assets.kernel_warmup_process import start_if_cold
 from orchestrator_assets.publication import publish
 from orchestrator_assets.scenarios import scenario_of, scenario_root
 from orchestrator_assets.step_failures import step_failure_message
@@ -85,6 +89,8 @@ class PublishingExecutor(Executor):
         run = plan_context.dagster_run
         refuse_scenario_outputs(run, execution_plan.step_keys_to_execute)
         run_started = time.perf_counter()
+        if any(key.startswith("knapsack") for key in execution_plan.step_keys_to_execute) and start_if_cold():
+            plan_context.log.info("numba's cache lacks the knapsack's kernels: compiling them beside the run")
         run_alerts.run_started(self._root, run, plan_context.log.info)
         try:
             modules = RunModules(self._root, plan_context, execution_plan)

@@ -70,7 +70,9 @@ def warm_up() -> None:
 
     import orchestrator_assets.cli  # noqa: F401
     import orchestrator_assets.partition_runs  # noqa: F401
+    import solvers
     from orchestrator_assets.definitions import current_definitions
+    from solvers.kernel_cache import load_cached_kernels
 
     current_definitions()
 
@@ -79,36 +81,7 @@ def warm_up() -> None:
         return values.sum()
 
     _first_call(np.zeros(2))  # loads numba's compiler and LLVM, which a cached kernel also needs
-    _load_cached_kernels()
-
-
-def _load_cached_kernels() -> int:
-    """Load every kernel of solvers/ that numba's cache holds for this machine (38 on a machine
-    that ran a day: 0.2 s here, against 0.05-0.1 s each at their first call in a command).
-    Reads numba 0.68's cache index (private: a failure only leaves the kernels to load at
-    their first call, as in any process)."""
-    import importlib
-    import pkgutil
-
-    from numba.core.registry import CPUDispatcher
-
-    import solvers
-
-    loaded = 0
-    for info in pkgutil.walk_packages(solvers.__path__, "solvers."):
-        module = importlib.import_module(info.name)
-        for kernel in list(vars(module).values()):
-            if not isinstance(kernel, CPUDispatcher):
-                continue
-            try:
-                magic = kernel.targetctx.codegen().magic_tuple()
-                for key in kernel._cache._cache_file._load_index():
-                    if key[1] == magic:
-                        kernel.compile(key[0])  # found in the cache: loaded, not compiled
-                        loaded += 1
-            except Exception:  # noqa: BLE001 - see the docstring
-                continue
-    return loaded
+    load_cached_kernels(solvers)
 
 
 def _peer_is_me(conn: socket.socket) -> bool:

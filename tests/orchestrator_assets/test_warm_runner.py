@@ -138,9 +138,10 @@ def test_the_runner_loads_the_cached_kernels_before_any_command(tmp_path):
         "if sys.argv[1] == 'use':\n"
         "    PairLookup.of(index_pairs(pl.DataFrame({'site_id': ['S'], 'article_id': ['A']})))\n"
         "else:\n"
-        "    from orchestrator_assets.warm_runner import _load_cached_kernels\n"
+        "    import solvers\n"
+        "    from solvers.kernel_cache import load_cached_kernels\n"
         "    assert not _build_table.overloads\n"
-        "    assert _load_cached_kernels() > 0\n"
+        "    assert load_cached_kernels(solvers) > 0\n"
         "    assert _build_table.overloads, 'loaded from the cache before its first call'\n"
     )
     for step in ("use", "load"):  # the first fills numba's cache if this checkout has none yet

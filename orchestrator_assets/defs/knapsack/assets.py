@@ -23,6 +23,7 @@ from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP, KnapsackConfig
 from orchestrator_assets.defs.knapsack.shard_dispatch import celery_send, solve_sharded
 from orchestrator_assets.defs.knapsack.shard_exchange import shard_folder
 from orchestrator_assets.defs.validation.checks import build_standalone_checks, table_check_specs, with_checks
+from orchestrator_assets.kernel_warmup_process import wait_for_warmup
 from orchestrator_assets.metadata_tables import markdown_table
 from orchestrator_assets.project_paths import warehouse_path
 from orchestrator_assets.step_limits import RETRY_POLICY, time_limited
@@ -278,6 +279,9 @@ def knapsack_asset(
         articles,
     )
     progress = lambda line: context.log.info(f"knapsack {partition_date}: {line}")  # noqa: E731
+    waited = wait_for_warmup()
+    if waited >= 0.1:
+        progress(f"waited {waited:.1f} s for the kernels compiled beside the run")
     count = shard_count(pairs.height, config.shard_pairs)
     send = None
     if count > 1:  # big enough to shard: the folder the shards would share, and the workers if any
