@@ -21,7 +21,9 @@ Layers, bottom up (a module imports only from the layers below it):
 8. group_strategies: exact, criticite_hybride and greedy on one group;
 9. sourcing: ``solve_sourced``, what the KNAPSACK asset calls;
 10. shards: a partition cut into shards of whole problems (a depot's vans together) and
-    their plans merged back: the asset's progress batches, and cluster mode's shards.
+    their plans merged back: the asset's progress batches, and cluster mode's shards;
+11. kernel_warmup: the numba kernels of a partition's solve compiled ahead, on a synthetic
+    partition.
 No dagster import here.
 """
 
