@@ -37,6 +37,20 @@ _LEVELS = ("CRITIQUE", "URGENT", "SURVEILLANCE", "NORMAL")
 _CAPACITY = SiteCapacities(total=12.0, categories={"FIBRE": 5.0, "CUIVRE": 4.0})
 
 
+def synthetic_articles(rng: np.random.Generator, articles: int) -> tuple[np.ndarray, ...]:
+    """(ids, category, importance, lot size, unit volume, stock_min, stock_max) of ``articles``
+    random articles, in this order of draws (the sourcing tests' random groups draw theirs
+    here too)."""
+    ids = np.array([f"A{k:03d}" for k in range(articles)])
+    category = rng.choice(np.array(_CATEGORIES), articles)
+    importance = rng.choice(np.array(_IMPORTANCES), articles)
+    lot = rng.choice(np.array([1, 1, 2, 3, 5]), articles)
+    volume = np.round(rng.uniform(0.05, 1.5, articles), 3)
+    stock_min = rng.integers(0, 6, articles)
+    stock_max = stock_min + rng.integers(0, 8, articles)
+    return ids, category, importance, lot, volume, stock_min, stock_max
+
+
 def warmup_partition(
     vans: int = 6, articles: int = 40, pairs_per_site: int = 25, seed: int = 0
 ) -> tuple[pl.DataFrame, dict[object, SiteCapacities], dict[str, str], pl.DataFrame]:
@@ -44,13 +58,7 @@ def warmup_partition(
     without a parent, in the columns of the pipeline's knapsack pairs; the depot holds half
     of what the vans would take, so that the group shares a scarce supply."""
     rng = np.random.default_rng(seed)
-    ids = np.array([f"A{k:03d}" for k in range(articles)])
-    category = rng.choice(_CATEGORIES, articles)
-    importance = rng.choice(_IMPORTANCES, articles)
-    lot = rng.choice(np.array([1, 1, 2, 3, 5]), articles)
-    volume = np.round(rng.uniform(0.05, 1.5, articles), 3)
-    stock_min = rng.integers(0, 6, articles)
-    stock_max = stock_min + rng.integers(1, 8, articles)
+    ids, category, importance, lot, volume, stock_min, stock_max = synthetic_articles(rng, articles)
     sites = [f"VAN{v:02d}" for v in range(vans)] + ["OUT"]
     frames = []
     for site in sites:

@@ -7,10 +7,9 @@ import numpy as np
 import polars as pl
 
 from solvers.knapsack import SiteCapacities
+from solvers.knapsack.kernel_warmup import synthetic_articles
 from solvers.knapsack.site_model import pair_terms
 
-CATEGORIES = np.array(["FIBRE", "CUIVRE", "OUTILLAGE"])
-IMPORTANCES = np.array(["CRITIQUE", "IMPORTANT", "STANDARD"])
 LEVELS = np.array(["CRITIQUE", "URGENT", "SURVEILLANCE", "NORMAL"])
 SMALL = SiteCapacities(total=10.0, categories={"FIBRE": 5.0, "CUIVRE": 4.0})
 
@@ -32,13 +31,7 @@ def random_groups(
     (``supply_factor``) of the request, the others more than the request.
     """
     rng = np.random.default_rng(seed)
-    ids = np.array([f"A{k:03d}" for k in range(articles)])
-    category = rng.choice(CATEGORIES, articles)
-    importance = rng.choice(IMPORTANCES, articles)
-    lot = rng.choice(np.array([1, 1, 2, 3, 5]), articles)
-    volume = np.round(rng.uniform(0.05, 1.5, articles), 3)
-    stock_min = rng.integers(0, 6, articles)
-    stock_max = stock_min + rng.integers(0, 8, articles)
+    ids, category, importance, lot, volume, stock_min, stock_max = synthetic_articles(rng, articles)
     frames, parents = [], {}
     for d in range(depots):
         for v in range(vans):
