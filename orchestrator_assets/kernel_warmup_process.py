@@ -45,16 +45,32 @@ def cache_is_cold() -> bool:
 
 
 def start_if_cold() -> bool:
-    """Start the warm-up process if the knapsack's kernels are not cached; True if started."""
+    """Start the warm-up process if the knapsack's kernels are not cached; True if started.
+    Never fails the run: a warm-up that cannot start leaves the step to compile."""
     if not cache_is_cold():
         return False
-    _STARTED.append(
-        subprocess.Popen(
+    try:
+        process = subprocess.Popen(
             [sys.executable, "-m", "orchestrator_assets.kernel_warmup_process"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )
-    )
+    except OSError:
+        return False
+    _STARTED.append(process)
     return True
+
+
+def _open_lock() -> int | None:
+    """The lock file, opened without following a link and only if it is this user's (the
+    temporary folder is shared: another user's file could otherwise make a step wait)."""
+    try:
+        fd = os.open(lock_path(), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    if os.fstat(fd).st_uid != os.getuid():
+        os.close(fd)
+        return None
+    return fd
 
 
 def wait_for_warmup(limit_s: float = WAIT_LIMIT_S) -> float:
@@ -68,22 +84,30 @@ def wait_for_warmup(limit_s: float = WAIT_LIMIT_S) -> float:
             _STARTED.remove(process)
         except subprocess.TimeoutExpired:
             return time.perf_counter() - started
-    path = lock_path()
-    if path.exists():
-        with open(path, "a") as lock:
-            while left() > 0:
-                try:
-                    fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    time.sleep(0.05)
+    if not lock_path().exists():
+        return time.perf_counter() - started
+    fd = _open_lock()
+    if fd is None:
+        return time.perf_counter() - started
+    try:
+        while left() > 0:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                time.sleep(0.05)
+    finally:
+        os.close(fd)
     return time.perf_counter() - started
 
 
 def main() -> int:
-    with open(lock_path(), "a") as lock:
+    fd = _open_lock()
+    if fd is None:
+        return 0  # no lock of this user's to announce the compilation: the step compiles
+    try:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return 0  # another warm-up is compiling them
         if not cache_is_cold():  # a run compiled them between the check and this lock
@@ -91,6 +115,8 @@ def main() -> int:
         from solvers.knapsack.kernel_warmup import warm_up
 
         warm_up()
+    finally:
+        os.close(fd)
     return 0
 
 

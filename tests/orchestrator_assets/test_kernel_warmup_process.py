@@ -106,3 +106,29 @@ def test_a_run_on_a_cold_cache_compiles_the_knapsack_beside_it(project_env, tmp_
     assert still_cold.stdout.strip() == "False"
     left = subprocess.run(["pgrep", "-f", "orchestrator_assets.kernel_warmup_process"], capture_output=True, text=True)
     assert left.stdout.strip() == ""
+
+
+def test_a_link_in_place_of_the_lock_is_not_followed(lock, tmp_path, monkeypatch):
+    """The lock lives in the shared temporary folder: a link planted there (by another user,
+    say) neither makes a step wait nor gets a warm-up to write through it."""
+    target = tmp_path / "elsewhere.lock"
+    holder = hold(target, 20.0)
+    lock.symlink_to(target)
+    monkeypatch.setattr(warmup, "cache_is_cold", lambda: pytest.fail("a warm-up went on without its lock"))
+    try:
+        started = time.perf_counter()
+        assert warmup.wait_for_warmup() < 1
+        assert warmup.main() == 0
+        assert time.perf_counter() - started < 3
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_warmup_that_cannot_start_does_not_fail_the_run(monkeypatch):
+    def cannot_start(*_args, **_kwargs):
+        raise OSError("no such interpreter")
+
+    monkeypatch.setattr(warmup, "cache_is_cold", lambda: True)
+    monkeypatch.setattr(subprocess, "Popen", cannot_start)
+    assert warmup.start_if_cold() is False
