@@ -6,6 +6,9 @@ Both load the nine raw.* tables of every day into a fresh warehouse and a fresh 
 instance, in process (the CLI's executor), and check that they end with the same rows.
 """
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import datetime as dt
 import os

@@ -28,6 +28,9 @@ Usage (never into the repository's data/ folder)::
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import json
 import os

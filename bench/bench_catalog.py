@@ -11,6 +11,9 @@ open_views over the manifests) and runs one query; prints median / max milliseco
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import statistics
 import tempfile

@@ -20,6 +20,9 @@ engines' outcomes must agree (verdict, failing rows, rules). With --warehouse, o
 an existing warehouse (the tables' latest partition unless --date).
 """
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import datetime as dt
 import re

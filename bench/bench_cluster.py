@@ -21,6 +21,9 @@ start-up. The local runs' execution times are listed beside them.
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import os
 import statistics

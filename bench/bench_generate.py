@@ -10,6 +10,9 @@ The target (brief of the generator): large, 200 days, CSV, well under 60 s on 2 
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import datetime as dt
 import resource

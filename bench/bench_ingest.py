@@ -9,6 +9,9 @@ warehouse (what a user waits for). Peak RSS is the process high-water mark.
 Target (issue 3): one `large` partition under 5 s on 2 cores.
 """
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import datetime as dt
 import resource

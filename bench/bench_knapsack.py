@@ -54,6 +54,9 @@ ignored), what it would ship and how many pieces beyond the depots' supply.
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import fnmatch
 import math

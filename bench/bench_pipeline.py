@@ -8,6 +8,9 @@ does, into a fresh warehouse and Dagster instance; prints each step's duration (
 checks run in its step) and the peak RSS of the process.
 """
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import datetime as dt
 import os

@@ -8,6 +8,9 @@ Writes small Parquet files in a temporary folder; prints median / max millisecon
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import statistics
 import tempfile

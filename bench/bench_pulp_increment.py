@@ -30,6 +30,9 @@ Every CBC run is single-threaded, one at a time, the variants of a problem inter
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import os
 import platform

@@ -19,6 +19,9 @@ row for row (bench/compare_partitions.py; timings and run ids left out).
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import importlib.util
 import sys

@@ -25,6 +25,9 @@ printed) for the per-group solve times.
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import os
 import platform

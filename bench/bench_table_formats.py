@@ -44,6 +44,9 @@ It uses about 3 min of CPU (user + sys); on 2 cores at load average 9-12 the def
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import json
 import multiprocessing as mp

@@ -11,6 +11,9 @@ both give the same values. The faster is the implementation in solvers/urgency.p
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import math
 import statistics

@@ -34,6 +34,9 @@ Polars (run it with either worktree's venv):
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import json
 import sys

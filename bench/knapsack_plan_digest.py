@@ -19,6 +19,9 @@ Sites: ``--random`` random sites of the site benchmark (bench_knapsack.random_si
 
 from __future__ import annotations
 
+import solvers as _solvers  # noqa: F401 - first, before numpy: one BLAS thread per process, as the pipeline
+
+# isort: split
 import argparse
 import hashlib
 import json
