@@ -61,12 +61,15 @@ STREAMS = 3
 
 def warm_up() -> None:
     """Import what every command imports, build the definitions of this environment, and load
-    numba's compiler, without opening the instance or a table."""
+    numba's compiler, without opening the instance or a table. pandas too: DuckDB 1.5 imports
+    it for any statement with a bound parameter, which `reassort query` runs to inspect the
+    user's statement (0.3 s of each query)."""
     import dagster._core.storage.event_log.sqlite.sqlite_event_log  # noqa: F401
     import dagster._core.storage.runs.sqlite.sqlite_run_storage  # noqa: F401
     import dagster._core.storage.schedules.sqlite.sqlite_schedule_storage  # noqa: F401
     import numba
     import numpy as np
+    import pandas  # noqa: F401
 
     import orchestrator_assets.cli  # noqa: F401
     import orchestrator_assets.partition_runs  # noqa: F401

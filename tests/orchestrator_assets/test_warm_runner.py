@@ -147,3 +147,17 @@ def test_the_runner_loads_the_cached_kernels_before_any_command(tmp_path):
     for step in ("use", "load"):  # the first fills numba's cache if this checkout has none yet
         done = subprocess.run([sys.executable, "-c", script, step], capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stderr
+
+
+def test_the_runner_has_imported_what_a_query_needs(project_env):
+    """`reassort query` binds the user's statement as a parameter to inspect it, which makes
+    DuckDB import pandas (0.3 s): the runner imports it beforehand."""
+    script = (
+        "import sys\n"
+        "from orchestrator_assets.warm_runner import warm_up\n"
+        "assert 'pandas' not in sys.modules\n"
+        "warm_up()\n"
+        "assert 'pandas' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
