@@ -8,6 +8,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -27,34 +29,33 @@ def lock(tmp_path, monkeypatch) -> Path:
     return path
 
 
-def hold(path: Path, seconds: float) -> subprocess.Popen:
-    """Another process holding the lock as a warm-up does, for ``seconds``."""
+@contextmanager
+def held(path: Path, seconds: float) -> Iterator[subprocess.Popen]:
+    """Another process holding the lock as a warm-up does, for ``seconds`` (killed on exit)."""
     code = (
         "import fcntl, sys, time; lock = open(sys.argv[1], 'a'); fcntl.flock(lock, fcntl.LOCK_EX); "
         "print('held', flush=True); time.sleep(float(sys.argv[2]))"
     )
     holder = subprocess.Popen([sys.executable, "-c", code, str(path), str(seconds)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-    return holder
-
-
-def test_a_step_waits_while_a_warmup_compiles(lock):
-    holder = hold(lock, 1.0)
-    waited = warmup.wait_for_warmup()
-    assert holder.poll() is not None or waited >= 0.9
-    assert 0.7 <= waited < 10
-    holder.wait()
-
-
-def test_the_wait_is_bounded(lock):
-    holder = hold(lock, 20.0)
     try:
-        started = time.perf_counter()
-        warmup.wait_for_warmup(limit_s=0.3)
-        assert time.perf_counter() - started < 3
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_step_waits_while_a_warmup_compiles(lock):
+    with held(lock, 1.0):
+        waited = warmup.wait_for_warmup()
+    assert 0.7 <= waited < 10
+
+
+def test_the_wait_is_bounded(lock):
+    with held(lock, 20.0):
+        started = time.perf_counter()
+        warmup.wait_for_warmup(limit_s=0.3)
+        assert time.perf_counter() - started < 3
 
 
 def test_no_warmup_no_wait(lock):
@@ -68,14 +69,10 @@ def test_a_second_warmup_leaves_at_once(lock, monkeypatch):
         raise AssertionError("the second warm-up went on to compile")
 
     monkeypatch.setattr(warmup, "cache_is_cold", must_not_look)
-    holder = hold(lock, 20.0)
-    try:
+    with held(lock, 20.0):
         started = time.perf_counter()
         assert warmup.main() == 0
         assert time.perf_counter() - started < 3
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_warm_cache_starts_nothing(monkeypatch):
@@ -112,17 +109,13 @@ def test_a_link_in_place_of_the_lock_is_not_followed(lock, tmp_path, monkeypatch
     """The lock lives in the shared temporary folder: a link planted there (by another user,
     say) neither makes a step wait nor gets a warm-up to write through it."""
     target = tmp_path / "elsewhere.lock"
-    holder = hold(target, 20.0)
     lock.symlink_to(target)
     monkeypatch.setattr(warmup, "cache_is_cold", lambda: pytest.fail("a warm-up went on without its lock"))
-    try:
+    with held(target, 20.0):
         started = time.perf_counter()
         assert warmup.wait_for_warmup() < 1
         assert warmup.main() == 0
         assert time.perf_counter() - started < 3
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_warmup_that_cannot_start_does_not_fail_the_run(monkeypatch):
