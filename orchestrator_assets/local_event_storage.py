@@ -9,9 +9,9 @@ project's machine, a tiny day's profile (issue 14) showed ~1,300 such connection
 This storage is the same class with one change: an engine per database file (the index and
 each run's file), kept for the life of the process. SQLAlchemy's pool keeps one connection
 open and hands it out again. Every statement still runs in its own transaction, committed
-as before (SQLite's journal is WAL, as Dagster sets it). Other processes (the webserver, the daemon, a run's process) keep sharing
-the files, as with Dagster's storage: WAL lets readers read while one writer writes, and
-the busy timeout is Dagster's.
+as before (SQLite's journal is WAL, as Dagster sets it). Other processes (the webserver,
+the daemon, a run's process) keep sharing the files, as with Dagster's storage: WAL lets
+readers read while one writer writes, and the busy timeout is Dagster's.
 
 Dagster also asks, at every asset-check event (two per check, 78 checks a day), whether the
 index has the table of check executions: each answer created and disposed of an engine of its

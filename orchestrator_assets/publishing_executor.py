@@ -31,6 +31,7 @@ from dagster._core.executor.base import Executor
 
 from orchestrator_assets.defs.automation import run_alerts
 from orchestrator_assets.defs.automation.module_gate import RunModules, WorkflowRunError
+from orchestrator_assets.defs.knapsack.config import KNAPSACK_OP
 from orchestrator_assets.kernel_warmup_process import start_if_cold
 from orchestrator_assets.publication import publish
 from orchestrator_assets.scenarios import scenario_of, scenario_root
@@ -89,7 +90,7 @@ class PublishingExecutor(Executor):
         run = plan_context.dagster_run
         refuse_scenario_outputs(run, execution_plan.step_keys_to_execute)
         run_started = time.perf_counter()
-        if any(key.startswith("knapsack") for key in execution_plan.step_keys_to_execute) and start_if_cold():
+        if KNAPSACK_OP in execution_plan.step_keys_to_execute and start_if_cold():
             plan_context.log.info("numba's cache lacks the knapsack's kernels: compiling them beside the run")
         run_alerts.run_started(self._root, run, plan_context.log.info)
         try:

@@ -2,8 +2,8 @@
 
 On a machine whose numba cache is cold (a fresh clone, an edited solver), a `large` day's
 first run spent 12 s compiling the knapsack's kernels when the knapsack step began, after
-the stock and urgency steps (19 s of compilation in all, 34 s for the run against 15 s with
-a warm cache). A run therefore starts ``warm_up`` in a process of its own as it begins
+the stock and urgency steps (19 s of compilation in all, profiled; the run took 26.1 s
+against 15.4 s with a warm cache, and 20.9 s with this warm-up). A run therefore starts ``warm_up`` in a process of its own as it begins
 (orchestrator_assets/kernel_warmup_process.py): the kernels compile on the other core while
 the first steps run, and the knapsack step finds them in numba's cache.
 
@@ -11,9 +11,10 @@ What it solves: a small partition built here (one depot's vans, which the sourci
 as a group, and a site supplied from outside, which it solves alone), through the same
 ``solve_sourced`` as the pipeline with its defaults, then that site's two exact phases with
 a node limit of one, which sends the search down its fallbacks (the core DP, the DP), as
-the hardest sites of a real day do, and the DP once more with a total that binds. The kernels' argument types come from the solvers' own
-array building, not from the frames, so a synthetic partition compiles the same signatures
-as a real one (tested: after a warm-up, a real solve compiles nothing).
+the hardest sites of a real day do, and the DP once more with a total that binds. The
+kernels' argument types come from the solvers' own array building, not from the frames, so
+a synthetic partition compiles the same signatures as a real one (tested: after a warm-up,
+another partition compiles nothing).
 """
 
 from __future__ import annotations
